@@ -1,0 +1,37 @@
+// The experiment file (EXPERIMENT.md): TOML text -> a validated Experiment.
+//
+// This is the one place where file keys meet model parameters: the engine's
+// config reader supplies typed, located access to TOML; the model supplies
+// the parameter structs; this module maps one onto the other and checks every
+// range, collecting all problems before refusing the file.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "models/srp1/parameters.hpp"
+
+namespace loyalsim::app {
+
+struct Experiment {
+  std::string name;
+  std::string description;
+  std::uint64_t seed = 0;
+  std::uint32_t replications = 30;
+  srp1::Scenario scenario;                // population, segments, model, wom, policies, horizon
+  std::filesystem::path source;           // the experiment file as given
+  std::filesystem::path output_path;      // [output].path resolved against the file's folder
+  std::string toml_text;                  // the input text exactly as given
+};
+
+// Parses and validates. Throws engine::InputError listing every problem as
+// "file:line: key: what is wrong (what is allowed)". `source_name` is used
+// in messages and to resolve the relative output path.
+Experiment parse_experiment(std::string_view text, const std::filesystem::path& source_name);
+
+// Reads the file (refusing unreadable or non-UTF-8 input) and parses it.
+Experiment load_experiment(const std::filesystem::path& file);
+
+}  // namespace loyalsim::app

@@ -1,0 +1,221 @@
+#include "app/report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <sstream>
+
+#include "engine/errors.hpp"
+#include "engine/hdf5.hpp"
+#include "engine/statistics.hpp"
+
+namespace loyalsim::app {
+
+namespace {
+
+namespace h5 = engine::h5;
+
+// A metric's values as [policy][replication][month] (point 0).
+struct Cube {
+  std::uint32_t policies, reps, months;  // months = T + 1
+  std::vector<double> v;
+  [[nodiscard]] double at(std::uint32_t p, std::uint32_t r, std::uint32_t t) const {
+    return v[(static_cast<std::size_t>(p) * reps + r) * months + t];
+  }
+};
+
+Cube read_cube(const h5::File& f, const std::string& name) {
+  const auto shape = f.shape(name);
+  if (shape.size() != 4)
+    throw engine::RuntimeFailure("results file: '" + name + "' does not have dims (point, policy, replication, month)");
+  Cube c{static_cast<std::uint32_t>(shape[1]), static_cast<std::uint32_t>(shape[2]),
+         static_cast<std::uint32_t>(shape[3]), f.read_doubles(name)};
+  c.v.resize(static_cast<std::size_t>(c.policies) * c.reps * c.months);  // point 0 only
+  return c;
+}
+
+// Per policy and replication: the value at the horizon, or the sum over months 1..T.
+std::vector<std::vector<double>> per_run(const Cube& c, bool sum) {
+  std::vector<std::vector<double>> out(c.policies, std::vector<double>(c.reps));
+  for (std::uint32_t p = 0; p < c.policies; ++p)
+    for (std::uint32_t r = 0; r < c.reps; ++r) {
+      double s = 0.0;
+      if (sum)
+        for (std::uint32_t t = 1; t < c.months; ++t) s += c.at(p, r, t);
+      out[p][r] = sum ? s : c.at(p, r, c.months - 1);
+    }
+  return out;
+}
+
+std::vector<std::vector<double>> ratio(const std::vector<std::vector<double>>& num,
+                                       const std::vector<std::vector<double>>& den) {
+  auto out = num;
+  for (std::size_t p = 0; p < num.size(); ++p)
+    for (std::size_t r = 0; r < num[p].size(); ++r)
+      out[p][r] = den[p][r] > 0 ? num[p][r] / den[p][r] : std::nan("");
+  return out;
+}
+
+// Display scale of a row: a unit suffix and divisor from its largest mean,
+// and enough decimals that the smallest CI half-width shows two digits.
+struct Scale {
+  double divisor = 1.0;
+  const char* suffix = "";
+  int decimals = 0;
+};
+
+Scale scale_for(const std::string& kind, double largest, double smallest_half_width) {
+  Scale s;
+  if (kind == "share") s = {0.01, "%", 0};
+  else if (largest >= 1e6) s = {1e6, "M", 0};
+  else if (largest >= 1e5) s = {1e3, "k", 0};
+  const double hw = smallest_half_width / s.divisor;
+  if (std::isfinite(hw) && hw > 0) s.decimals = std::clamp(1 - static_cast<int>(std::floor(std::log10(hw))), 0, 3);
+  else s.decimals = kind == "count" ? 0 : 1;
+  return s;
+}
+
+// Fixed decimals with thousands separators: 12,345.6
+std::string number(double x, const Scale& s, bool sign) {
+  if (!std::isfinite(x)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", s.decimals, std::abs(x) / s.divisor);
+  std::string digits = buf;
+  const std::size_t dot = std::min(digits.find('.'), digits.size());
+  for (std::size_t i = dot; i > 3; i -= 3) digits.insert(i - 3, ",");
+  const bool negative = x < 0 && digits.find_first_not_of("0.,") != std::string::npos;
+  return (negative ? "-" : (sign ? "+" : "")) + digits + s.suffix;
+}
+
+std::string cell(const engine::Interval& iv, const Scale& s, bool sign) {
+  std::string text = number(iv.mean, s, sign);
+  if (std::isfinite(iv.low)) text += " ± " + number((iv.high - iv.low) / 2, s, false);
+  return text;
+}
+
+}  // namespace
+
+HorizonTable horizon_table(const std::filesystem::path& results) {
+  h5::File f = h5::File::open_read(results);
+  HorizonTable table;
+  table.experiment = f.string_attribute("experiment_name");
+  table.policies = f.read_strings("policy");
+  const double customers = f.number_attribute("customers");
+
+  const Cube active = read_cube(f, "active");
+  table.month = active.months - 1;
+  table.replications = active.reps;
+  auto sum_of = [&](const char* name) { return per_run(read_cube(f, name), true); };
+  auto retention = per_run(read_cube(f, "cohort_active"), false);
+  for (auto& p : retention)
+    for (double& x : p) x /= customers;
+  const auto complaints = sum_of("complaints");
+
+  table.measures = {
+      {"active customers", "count", per_run(active, false)},
+      {"cohort retention", "share", retention},
+      {"revenue", "money", sum_of("revenue")},
+      {"recovery cost", "money", sum_of("recovery_cost")},
+      {"net value (discounted)", "money", sum_of("net_value")},
+      {"satisfied recoveries", "share", ratio(sum_of("recoveries_satisfied"), complaints)},
+      {"paradox events", "share", ratio(sum_of("paradox_events"), complaints)},
+      {"positive WOM", "messages", sum_of("wom_positive")},
+      {"negative WOM", "messages", sum_of("wom_negative")},
+  };
+  return table;
+}
+
+void print_table(const HorizonTable& t, std::ostream& out) {
+  const std::size_t P = t.policies.size();
+  out << t.experiment << ": month " << t.month << ", " << t.replications
+      << " replications. Mean ± 95% CI half-width; Δ = paired difference to " << t.policies.front()
+      << ".\nMoney, WOM and shares are totals over months 1.." << t.month
+      << "; shares are of all complaints; retention is of the initial customers.\n";
+
+  // Cells first, so columns can be sized to fit.
+  std::vector<std::string> labels;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& m : t.measures) {
+    std::vector<engine::Interval> level(P), diff(P);
+    double largest = 0.0, smallest_half_width = INFINITY;
+    for (std::size_t p = 0; p < P; ++p) {
+      level[p] = engine::mean_interval(m.values[p]);
+      std::vector<double> d(m.values[p].size());
+      for (std::size_t r = 0; r < d.size(); ++r) d[r] = m.values[p][r] - m.values[0][r];
+      diff[p] = engine::mean_interval(d);
+      if (std::isfinite(level[p].mean)) largest = std::max(largest, std::abs(level[p].mean));
+      for (const auto& iv : {level[p], diff[p]}) {
+        const double hw = (iv.high - iv.low) / 2;
+        if (hw > 0) smallest_half_width = std::min(smallest_half_width, hw);
+      }
+    }
+    const Scale s = scale_for(m.kind, largest, smallest_half_width);
+    std::vector<std::string> lv, dv;
+    for (std::size_t p = 0; p < P; ++p) {
+      lv.push_back(cell(level[p], s, false));
+      dv.push_back(p == 0 ? "baseline" : cell(diff[p], s, true));
+    }
+    labels.push_back(m.label);
+    rows.push_back(lv);
+    labels.push_back("  Δ");
+    rows.push_back(dv);
+  }
+
+  std::size_t label_width = 0;
+  for (const auto& l : labels) label_width = std::max(label_width, l.size());
+  std::vector<std::size_t> width(P);
+  for (std::size_t p = 0; p < P; ++p) {
+    width[p] = t.policies[p].size();
+    for (const auto& r : rows) width[p] = std::max(width[p], r[p].size());
+  }
+  // "±" and "Δ" are two bytes in UTF-8 but one column on screen.
+  auto display = [](const std::string& s) {
+    std::size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+  };
+  auto pad_left = [&](const std::string& s, std::size_t w) { return std::string(w - std::min(w, display(s)), ' ') + s; };
+  auto pad_right = [&](const std::string& s, std::size_t w) { return s + std::string(w - std::min(w, display(s)), ' '); };
+
+  // Policies in groups that fit a 120-column terminal.
+  constexpr std::size_t kScreen = 120;
+  for (std::size_t first = 0; first < P;) {
+    std::size_t last = first, used = label_width;
+    while (last < P && (last == first || used + 3 + width[last] <= kScreen)) used += 3 + width[last++];
+    out << '\n' << pad_right("", label_width);
+    for (std::size_t p = first; p < last; ++p) out << "   " << pad_left(t.policies[p], width[p]);
+    out << '\n';
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      out << pad_right(labels[i], label_width);
+      for (std::size_t p = first; p < last; ++p) out << "   " << pad_left(rows[i][p], width[p]);
+      out << '\n';
+    }
+    first = last;
+  }
+}
+
+void print_provenance(const std::filesystem::path& results, std::ostream& out) {
+  h5::File f = h5::File::open_read(results);
+  auto text = [&](const char* name) { return f.has_attribute(name) ? f.string_attribute(name) : std::string("?"); };
+  auto num = [&](const char* name) {
+    std::ostringstream o;
+    o << std::setprecision(15) << f.number_attribute(name);
+    return o.str();
+  };
+  out << "file:        " << results.string() << '\n'
+      << "format:      " << text("format") << ' ' << text("format_version") << ", model " << text("model") << '\n'
+      << "experiment:  " << text("experiment_name") << " (sha256 " << text("experiment_sha256").substr(0, 16)
+      << "…)\n";
+  const std::string description = text("experiment_description");
+  if (!description.empty()) out << "             " << description << '\n';
+  out << "population:  " << num("customers") << " customers, " << num("prospects") << " prospects, "
+      << num("horizon_months") << " months, " << num("replications") << " replications, seed " << num("seed")
+      << '\n'
+      << "engine:      loyalsim " << text("engine_version") << " (commit "
+      << (text("git_commit").empty() ? "unknown" : text("git_commit").substr(0, 12)) << ")\n"
+      << "run:         " << text("created_utc") << " on " << text("host") << ", " << num("threads")
+      << " threads, " << num("processes") << " process(es), " << num("wall_seconds") << " s\n";
+}
+
+}  // namespace loyalsim::app

@@ -1,0 +1,42 @@
+// The policy comparison at the horizon, as users read it in a terminal.
+//
+// Computed from a results file (not from memory), so `loyalsim run` and
+// `loyalsim info` print the same table from the same numbers.
+#pragma once
+
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace loyalsim::app {
+
+// One row of the comparison: a quantity per replication for each policy.
+struct HorizonMeasure {
+  std::string label;
+  std::string kind;                          // "count", "share", "money", "messages"
+  std::vector<std::vector<double>> values;   // [policy][replication]
+};
+
+struct HorizonTable {
+  std::string experiment;
+  std::vector<std::string> policies;  // the first is the baseline
+  std::uint32_t month = 0;
+  std::uint32_t replications = 0;
+  std::vector<HorizonMeasure> measures;
+};
+
+// Reads the results file and builds the table at the horizon: active
+// customers and initial-cohort retention at month T; revenue, recovery cost,
+// net value and WOM summed over months 1..T; satisfied-recovery and paradox
+// shares of all complaints in months 1..T. Per replication, so intervals and
+// paired differences come out of the same values.
+HorizonTable horizon_table(const std::filesystem::path& results);
+
+// Mean ± 95% CI half-width per policy, and the paired difference to the baseline.
+void print_table(const HorizonTable& table, std::ostream& out);
+
+// The provenance of a results file: experiment, seed, engine, when, how.
+void print_provenance(const std::filesystem::path& results, std::ostream& out);
+
+}  // namespace loyalsim::app

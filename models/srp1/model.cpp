@@ -1,0 +1,415 @@
+#include "models/srp1/model.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "engine/parallel.hpp"
+#include "engine/random.hpp"
+
+namespace loyalsim::srp1 {
+
+const std::array<MetricInfo, kMetricCount> kMetricInfo = {{
+    {"active", "customers", "customers active at the end of the month (adopters included)", true},
+    {"acquired", "customers", "prospects who adopted in the month", false},
+    {"acquired_referred", "customers", "prospects who adopted through word of mouth", false},
+    {"churned", "customers", "customers who churned in the month", false},
+    {"failures", "failures", "service failures", false},
+    {"complaints", "complaints", "failures the customer complained about", false},
+    {"silent_failures", "failures", "failures without a complaint", false},
+    {"recoveries_satisfied", "complaints", "recoveries that met expectations (D >= 0)", false},
+    {"recoveries_dissatisfied", "complaints", "recoveries that fell short (D < 0)", false},
+    {"paradox_events", "complaints", "recoveries leaving reported satisfaction above its pre-failure value", false},
+    {"revenue", "money", "spend of customers who stayed", false},
+    {"margin", "money", "revenue times margin", false},
+    {"compensation_paid", "money", "compensation paid to complainants", false},
+    {"handling_cost", "money", "complaint handling cost (contacts times cost per contact)", false},
+    {"recovery_cost", "money", "compensation plus handling plus gestures", false},
+    {"wom_positive", "messages", "positive word-of-mouth messages (expected counts)", false},
+    {"wom_negative", "messages", "negative word-of-mouth messages (expected counts)", false},
+    {"mean_satisfaction", "1", "mean reported satisfaction of customers active at the end of the month", true},
+    {"cohort_active", "customers", "initial customers still active", true},
+    {"quality", "1", "the firm's quality factor Q used in the month", true},
+    {"root_cause_fixes", "fixes", "root causes fixed", false},
+    {"discounted_margin", "money", "margin discounted to month 0", false},
+    {"net_value", "money", "margin minus recovery cost, discounted to month 0", false},
+}};
+
+namespace {
+
+enum Status : std::uint8_t { kProspect = 0, kActiveStatus = 1, kChurnedStatus = 2 };
+constexpr std::uint8_t kNoCause = 255;
+
+// Per-node state of one run, structure of arrays: the month loop streams
+// through a few arrays at a time. Floats hold the continuous states (their
+// 24-bit precision is far below the model's noise) to halve memory traffic.
+struct Nodes {
+  explicit Nodes(std::size_t n)
+      : status(n), segment(n), fails(n), last_cause(n, kNoCause), bad(n), first_fail_cell(n),
+        tenure(n), first_fail_month(n), churn_month(n), S(n), X(n), spike(n), e_pos(n), e_neg(n) {}
+  std::vector<std::uint8_t> status, segment, fails, last_cause, bad, first_fail_cell;
+  std::vector<std::uint16_t> tenure, first_fail_month, churn_month;
+  std::vector<float> S, X, spike;
+  std::vector<float> e_pos, e_neg;  // this month's emitted messages / degree (what each tie carries)
+};
+constexpr std::uint64_t kBytesPerNode = 6 * 1 + 3 * 2 + 5 * 4;
+
+// One month's sums: one slot per metric, summed over fixed blocks.
+struct MonthSums {
+  std::array<double, kMetricCount> v{};
+  double reported_satisfaction = 0.0;
+  MonthSums& operator+=(const MonthSums& o) {
+    for (int i = 0; i < kMetricCount; ++i) v[i] += o.v[i];
+    reported_satisfaction += o.reported_satisfaction;
+    return *this;
+  }
+};
+
+inline double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+inline double clip01(double x) { return std::min(1.0, std::max(0.0, x)); }
+// base^x where base is given as its log (may be -inf); base^0 = 1 even for base 0.
+inline double pow_from_log(double log_base, double x) { return x > 0.0 ? std::exp(x * log_base) : 1.0; }
+
+// Distributive justice of a compensation ratio r (F9).
+double distributive_justice(double r, double penalty) {
+  if (r <= 1.0) return std::sqrt(r);
+  if (r <= 1.5) return 1.0;
+  return std::max(0.0, 1.0 - penalty * (r - 1.5));
+}
+
+// Everything derived once per run from the parameters.
+struct Derived {
+  std::vector<double> seg_cum_share;   // cumulative, normalised
+  std::array<double, kCauses> cause_cum{};
+  double justice_sum = 1.0, interactional = 0.0, distributive = 0.0;
+  double wj_d = 0, wj_i = 0, wj_p = 0;
+  std::vector<double> tenure_factor;   // (1 + tenure)^(-churn_tenure)
+  double log1m_deterrence = 0, log1m_strong = 0, log1m_weak = 0, one_minus_adv = 1;
+
+  Derived(const Scenario& sc, const Policy& pol) {
+    const auto& m = sc.model;
+    double total = 0;
+    for (const auto& s : sc.segments) total += s.share;
+    double acc = 0;
+    for (const auto& s : sc.segments) seg_cum_share.push_back(acc += s.share / total);
+    seg_cum_share.back() = 1.0;
+    double ctotal = 0;
+    for (double c : m.cause_share) ctotal += c;
+    double cacc = 0;
+    for (int c = 0; c < kCauses; ++c) cause_cum[c] = (cacc += m.cause_share[c] / ctotal);
+    cause_cum[kCauses - 1] = 1.0;
+
+    const auto& iw = m.interactional_weights;
+    const double iw_sum = iw.apology + iw.empathy + iw.explanation + iw.follow_up + iw.gesture;
+    interactional = (iw.apology * pol.apology + iw.empathy * pol.empathy + iw.explanation * pol.explanation +
+                     iw.follow_up * pol.follow_up + iw.gesture * pol.gesture) / iw_sum;
+    distributive = distributive_justice(pol.compensation, m.over_compensation_penalty);
+    wj_d = m.justice_weights.distributive;
+    wj_i = m.justice_weights.interactional;
+    wj_p = m.justice_weights.procedural;
+    justice_sum = wj_d + wj_i + wj_p;
+
+    const std::uint32_t max_tenure = sc.population.initial_tenure_max + sc.horizon_months + 1;
+    tenure_factor.resize(max_tenure + 1);
+    for (std::uint32_t t = 0; t <= max_tenure; ++t) tenure_factor[t] = std::pow(1.0 + t, -m.churn_tenure);
+
+    log1m_deterrence = std::log1p(-sc.wom.deterrence);
+    log1m_strong = std::log1p(-sc.wom.strong_tie_effect);
+    log1m_weak = std::log1p(-sc.wom.weak_tie_effect);
+    one_minus_adv = 1.0 - sc.wom.advertising;
+  }
+
+  [[nodiscard]] std::uint8_t segment_of(double u) const {
+    std::size_t i = 0;
+    while (i + 1 < seg_cum_share.size() && u >= seg_cum_share[i]) ++i;
+    return static_cast<std::uint8_t>(i);
+  }
+  [[nodiscard]] std::uint8_t cause_of(double u) const {
+    int c = 0;
+    while (c + 1 < kCauses && u >= cause_cum[c]) ++c;
+    return static_cast<std::uint8_t>(c);
+  }
+};
+
+// Initial satisfaction of node n (also used when a prospect adopts).
+double initial_satisfaction(const Segment& seg, const engine::RandomStream& rng, std::uint32_t n) {
+  const double z = engine::inverse_normal_cdf(rng.uniform(n));
+  return std::min(0.99, std::max(0.01, seg.satisfaction_mean + seg.satisfaction_sd * z));
+}
+
+}  // namespace
+
+engine::TieGraph build_network(const Scenario& sc, std::uint64_t seed, std::uint32_t replication,
+                               int threads) {
+  engine::SmallWorldSpec spec;
+  spec.nodes = static_cast<std::uint32_t>(sc.population.customers + sc.population.prospects);
+  spec.ring_neighbours = sc.wom.strong_ties;
+  spec.random_ties = sc.wom.weak_ties;
+  spec.rewire = sc.wom.rewire;
+  return engine::build_small_world(spec, engine::RandomStream(seed, replication, 0, kNetworkDraw), threads);
+}
+
+std::uint64_t run_state_bytes(const Scenario& sc) {
+  return kBytesPerNode * (sc.population.customers + sc.population.prospects);
+}
+
+RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t seed,
+                   std::uint32_t replication, const engine::TieGraph& network, int threads,
+                   const std::function<void()>& on_month) {
+  using engine::RandomStream;
+  const Policy& pol = sc.policies.at(policy_index);
+  const ModelParams& mp = sc.model;
+  const WomParams& wom = sc.wom;
+  const auto N = static_cast<std::uint32_t>(sc.population.customers);
+  const auto nodes = static_cast<std::uint32_t>(sc.population.customers + sc.population.prospects);
+  const std::uint32_t T = sc.horizon_months;
+  const Derived d(sc, pol);
+  const std::size_t n_seg = sc.segments.size();
+
+  RunResult out;
+  out.months = T;
+  out.series.assign(static_cast<std::size_t>(kMetricCount) * (T + 1), 0.0);
+  auto series = [&](Metric m, std::uint32_t t) -> double& {
+    return out.series[static_cast<std::size_t>(m) * (T + 1) + t];
+  };
+
+  // ---- Month 0: segments, tenure, satisfaction ----
+  Nodes st(nodes);
+  {
+    const RandomStream seg_rng(seed, replication, 0, kSegmentDraw);
+    const RandomStream ten_rng(seed, replication, 0, kTenureDraw);
+    const RandomStream sat_rng(seed, replication, 0, kInitialSatisfactionDraw);
+    const auto sums = engine::block_reduce<MonthSums>(nodes, threads, [&](std::uint32_t b, std::uint32_t e,
+                                                                          MonthSums& acc) {
+      for (std::uint32_t n = b; n < e; ++n) {
+        st.segment[n] = d.segment_of(seg_rng.uniform(n));
+        if (n < N) {
+          st.status[n] = kActiveStatus;
+          st.tenure[n] = static_cast<std::uint16_t>(ten_rng.uniform(n) * sc.population.initial_tenure_max);
+          st.S[n] = static_cast<float>(initial_satisfaction(sc.segments[st.segment[n]], sat_rng, n));
+          acc.reported_satisfaction += st.S[n];
+        }
+      }
+    });
+    series(kActive, 0) = N;
+    series(kCohortActive, 0) = N;
+    series(kMeanSatisfaction, 0) = sums.reported_satisfaction / N;
+    series(kQuality, 0) = 1.0;
+  }
+  const RandomStream sat_rng(seed, replication, 0, kInitialSatisfactionDraw);
+
+  // Per-segment constants of the month loop.
+  std::vector<double> p_fail(n_seg);
+  double quality = 1.0;
+  const double inv_justice = 1.0 / d.justice_sum;
+  const double logb_damping = std::log(mp.repeat_damping);  // -inf when 0: damping^f = 0 for f > 0
+
+  for (std::uint32_t t = 1; t <= T; ++t) {
+    for (std::size_t s = 0; s < n_seg; ++s) p_fail[s] = -std::expm1(-sc.segments[s].failure_rate * quality);
+    const RandomStream r_fail(seed, replication, t, kFailureDraw), r_sev(seed, replication, t, kSeverityDraw),
+        r_cause(seed, replication, t, kCauseDraw), r_compl(seed, replication, t, kComplaintDraw),
+        r_delay(seed, replication, t, kDelayDraw), r_contacts(seed, replication, t, kContactsDraw),
+        r_noise(seed, replication, t, kNoiseDraw), r_fix(seed, replication, t, kRootCauseFixDraw),
+        r_churn(seed, replication, t, kChurnDraw), r_adopt(seed, replication, t, kAdoptionDraw);
+
+    // ---- Phase 1: every customer active at the start of the month ----
+    MonthSums month = engine::block_reduce<MonthSums>(nodes, threads, [&](std::uint32_t b, std::uint32_t e,
+                                                                          MonthSums& acc) {
+      auto& v = acc.v;
+      for (std::uint32_t n = b; n < e; ++n) {
+        if (st.status[n] != kActiveStatus) {
+          st.e_pos[n] = st.e_neg[n] = 0.0f;
+          continue;
+        }
+        const Segment& seg = sc.segments[st.segment[n]];
+        const double w = seg.wom_rate;
+        double S = st.S[n], X = st.X[n], k = st.spike[n];
+        double pos = 0.0, neg = 0.0;
+
+        // 1-2. Failure and, if one occurs, complaint and recovery.
+        if (r_fail.uniform(n) < p_fail[st.segment[n]]) {
+          v[kFailures] += 1;
+          const double s = std::pow(-std::expm1(std::log1p(-r_sev.uniform(n)) / mp.severity_b), 1.0 / mp.severity_a);
+          const int band = s >= mp.major_threshold ? 1 : 0;
+          const std::uint8_t c = d.cause_of(r_cause.uniform(n));
+          const bool blame = c != static_cast<std::uint8_t>(Cause::customer);
+          const bool repeat = c == st.last_cause[n];
+          const double L = mp.loss_weight * s * mp.cause_loss[c];
+          const std::uint8_t f = st.fails[n];
+          const double p_complain = logistic(mp.complaint_intercept + mp.complaint_severity * s +
+                                             (blame ? mp.complaint_blame : 0.0) + seg.complaint_bias +
+                                             mp.complaint_after_bad * st.bad[n]);
+          int fact_class;
+          if (r_compl.uniform(n) >= p_complain) {  // silent failure
+            S = std::max(0.0, S - L);
+            k += mp.spike_silent * s;
+            neg += wom.silent * w;
+            v[kSilentFailures] += 1;
+            fact_class = kSilent;
+          } else {  // complaint -> recovery under the policy
+            v[kComplaints] += 1;
+            const double delay = pol.response_days > 0 ? -pol.response_days * std::log1p(-r_delay.uniform(n)) : 0.0;
+            double contacts = 1.0;
+            if (pol.first_contact_resolution < 1.0) {
+              const double extra = std::floor(std::log(r_contacts.uniform(n)) / std::log1p(-pol.first_contact_resolution));
+              contacts = std::min(20.0, 1.0 + extra);
+            }
+            const double pj = std::exp(-delay / mp.speed_scale_days) * std::pow(contacts, -mp.contact_elasticity);
+            const double perf = (d.wj_d * d.distributive + d.wj_i * d.interactional + d.wj_p * pj) * inv_justice;
+            const double expect = std::min(1.0, mp.expectation_base + mp.expectation_severity * s +
+                                                    mp.expectation_repeat * std::min<int>(f, 3));
+            const double D = perf - expect + mp.disconfirmation_sd * engine::inverse_normal_cdf(r_noise.uniform(n));
+            const bool satisfied = D >= 0.0;
+            const double reported_before = std::min(1.0, S + X);
+            double S_new;
+            if (satisfied) {
+              const double g = seg.recovery_responsiveness * pow_from_log(logb_damping, f) *
+                               (repeat ? 1.0 - mp.stability_penalty : 1.0);
+              S_new = clip01(S - L + mp.gain * D * g);
+            } else {
+              S_new = clip01(S - L - mp.double_deviation * std::fabs(D));
+            }
+            switch (mp.paradox_scope) {
+              case ParadoxScope::behavioural: S = S_new; break;
+              case ParadoxScope::satisfaction_only:
+                if (S_new > S) X += S_new - S; else S = S_new;
+                break;
+              case ParadoxScope::none: S = std::min(S, S_new); break;
+            }
+            if (std::min(1.0, S + X) > reported_before) v[kParadoxEvents] += 1;
+            if (satisfied) {
+              k += mp.spike_recovered * s;
+              pos += wom.complainant_satisfied * w;
+              v[kRecoveriesSatisfied] += 1;
+              fact_class = (delay <= mp.quick_days && contacts == 1.0) ? kResolvedQuick : kResolved;
+            } else {
+              k += mp.spike_unresolved * s;
+              if (st.bad[n] < 255) ++st.bad[n];
+              neg += wom.complainant_dissatisfied * w;
+              v[kRecoveriesDissatisfied] += 1;
+              fact_class = kUnresolved;
+            }
+            const double handling = pol.cost_per_contact * contacts;
+            const double compensation = pol.compensation * s * mp.loss_value_months * seg.base_spend;
+            v[kHandlingCost] += handling;
+            v[kCompensationPaid] += compensation;
+            v[kRecoveryCost] += handling + compensation + pol.gesture * pol.gesture_cost;
+            if (blame && r_fix.uniform(n) < pol.root_cause_fix) v[kRootCauseFixes] += 1;
+          }
+          if (f == 0) {
+            st.first_fail_month[n] = static_cast<std::uint16_t>(t);
+            st.first_fail_cell[n] = static_cast<std::uint8_t>(fact_class * kBands + band);
+          }
+          if (f < 255) st.fails[n] = f + 1;
+          st.last_cause[n] = c;
+        }
+
+        // 3. Relaxation towards the segment's mean; the attitudinal surplus decays.
+        S += mp.relaxation * (seg.satisfaction_mean - S);
+        X *= mp.surplus_decay;
+
+        // 4. Churn.
+        const double h = seg.churn_hazard * std::exp(mp.churn_satisfaction * (mp.satisfaction_ref - S)) *
+                         (1.0 + k) * d.tenure_factor[st.tenure[n]];
+        k *= mp.spike_decay;
+        if (r_churn.uniform(n) < -std::expm1(-h)) {
+          st.status[n] = kChurnedStatus;
+          st.churn_month[n] = static_cast<std::uint16_t>(t);
+          neg += wom.churned * w;
+          v[kChurned] += 1;
+        } else {
+          // 5. Spend. 6. Ambient word of mouth.
+          const double spend = seg.base_spend * std::max(0.05, 1.0 + mp.spend_slope * (S - mp.satisfaction_ref));
+          v[kRevenue] += spend;
+          st.tenure[n] = static_cast<std::uint16_t>(std::min<int>(st.tenure[n] + 1, d.tenure_factor.size() - 1));
+          pos += wom.ambient_positive * w * std::max(0.0, (S - 0.5) / 0.5);
+          neg += wom.ambient_negative * w * std::max(0.0, (0.5 - S) / 0.5);
+        }
+        LOYALSIM_INVARIANT(S >= 0.0 && S <= 1.0 && X >= 0.0 && k >= 0.0, "satisfaction state out of range");
+        st.S[n] = static_cast<float>(S);
+        st.X[n] = static_cast<float>(X);
+        st.spike[n] = static_cast<float>(k);
+        v[kWomPositive] += pos;
+        v[kWomNegative] += neg;
+        // What each tie carries: the messages split evenly over the node's ties.
+        const double inv_deg = 1.0 / std::max<std::uint32_t>(1, network.degree(n));
+        st.e_pos[n] = static_cast<float>(pos * inv_deg);
+        st.e_neg[n] = static_cast<float>(neg * inv_deg);
+      }
+    });
+
+    // ---- Phase 2: network exposure and adoption for prospects (a sparse
+    // product over the tie lists), then the end-of-month stocks. ----
+    const MonthSums end = engine::block_reduce<MonthSums>(nodes, threads, [&](std::uint32_t b, std::uint32_t e,
+                                                                              MonthSums& acc) {
+      auto& v = acc.v;
+      for (std::uint32_t n = b; n < e; ++n) {
+        if (st.status[n] == kProspect) {
+          double x_strong = 0, x_weak = 0, x_neg = 0;
+          for (std::uint32_t i : network.strong(n)) {
+            x_strong += st.e_pos[i];
+            x_neg += st.e_neg[i];
+          }
+          for (std::uint32_t i : network.weak(n)) {
+            x_weak += st.e_pos[i];
+            x_neg += st.e_neg[i];
+          }
+          const double deter = pow_from_log(d.log1m_deterrence, wom.negative_weight * x_neg);
+          const double keep = pow_from_log(d.log1m_strong, x_strong) * pow_from_log(d.log1m_weak, x_weak);
+          const double p = deter * (1.0 - d.one_minus_adv * keep);  // keep = 1 - p_wom
+          const double u = r_adopt.uniform(n);
+          if (u < p) {
+            v[kAcquired] += 1;
+            if (u >= deter * wom.advertising) v[kAcquiredReferred] += 1;
+            st.status[n] = kActiveStatus;
+            st.tenure[n] = 0;
+            st.S[n] = static_cast<float>(initial_satisfaction(sc.segments[st.segment[n]], sat_rng, n));
+          }
+        }
+        if (st.status[n] == kActiveStatus) {
+          v[kActive] += 1;
+          if (n < N) v[kCohortActive] += 1;
+          acc.reported_satisfaction += std::min(1.0f, st.S[n] + st.X[n]);
+        }
+      }
+    });
+    month.v[kActive] = end.v[kActive];
+    month.v[kCohortActive] = end.v[kCohortActive];
+    month.v[kAcquired] = end.v[kAcquired];
+    month.v[kAcquiredReferred] = end.v[kAcquiredReferred];
+    LOYALSIM_INVARIANT(month.v[kFailures] == month.v[kComplaints] + month.v[kSilentFailures], "failures split");
+
+    const double discount = std::pow(1.0 + mp.discount_rate_annual, -static_cast<double>(t) / 12.0);
+    month.v[kMargin] = month.v[kRevenue] * mp.margin;
+    month.v[kMeanSatisfaction] = end.v[kActive] > 0 ? end.reported_satisfaction / end.v[kActive]
+                                                    : std::numeric_limits<double>::quiet_NaN();
+    month.v[kQuality] = quality;
+    month.v[kDiscountedMargin] = month.v[kMargin] * discount;
+    month.v[kNetValue] = (month.v[kMargin] - month.v[kRecoveryCost]) * discount;
+    for (int m = 0; m < kMetricCount; ++m) series(static_cast<Metric>(m), t) = month.v[m];
+
+    // End of month: fixed root causes raise quality for everyone.
+    quality = std::max(mp.quality_floor, quality * std::exp(-mp.fix_effect * month.v[kRootCauseFixes] / N));
+    if (on_month) on_month();
+  }
+
+  // ---- Stylised-fact cohorts ----
+  for (std::uint32_t n = 0; n < nodes; ++n) {
+    const std::uint32_t ff = st.first_fail_month[n], churn = st.churn_month[n];
+    auto retained_after = [&](std::uint32_t month) { return churn == 0 || churn > month; };
+    if (ff >= 1 && ff + 12 <= T) {
+      ++out.fact_count[st.first_fail_cell[n]];
+      if (retained_after(ff + 12)) ++out.fact_retained[st.first_fail_cell[n]];
+    }
+    if (n < N && T >= 12 && (ff == 0 || ff > 12)) {
+      const bool kept = retained_after(12);
+      for (int band = 0; band < kBands; ++band) {
+        ++out.fact_count[kReference * kBands + band];
+        if (kept) ++out.fact_retained[kReference * kBands + band];
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace loyalsim::srp1

@@ -1,0 +1,48 @@
+"""loyalsim: customer loyalty under service failures and recoveries, from Python.
+
+The C++ engine (``loyalsim run``) writes one HDF5 results file per
+experiment; this package opens it as an xarray Dataset and turns it into the
+tables and charts a strategist needs.
+
+>>> import loyalsim
+>>> ds = loyalsim.run("experiments/policy-comparison.toml", replications=10)  # doctest: +SKIP
+>>> ds = loyalsim.open("results/policy-comparison.h5")                       # doctest: +SKIP
+>>> loyalsim.policy_table(ds)               # one row per policy, CIs, paired contrasts  # doctest: +SKIP
+>>> loyalsim.facts(ds)                      # loyalty index by class × band vs FACTS.md  # doctest: +SKIP
+>>> loyalsim.plot_retention(ds)             # matplotlib Figure                          # doctest: +SKIP
+
+See docs/python.md for the guide.
+"""
+
+__version__ = "0.1.0"
+
+from ._io import FORMAT, SUPPORTED_MAJOR, FormatError
+from ._io import open_results as open  # noqa: A001 - loyalsim.open(path) is the intended spelling
+from ._toml import dump as write_toml
+from .facts import fact_checks, facts
+from .plots import plot_contrasts, plot_facts, plot_net_value, plot_retention
+from .runner import EngineNotFoundError, RunError, apply_overrides, find_engine, run
+from .tables import METRICS, policy_table, replication_outcomes
+
+__all__ = [
+    "open",
+    "run",
+    "find_engine",
+    "policy_table",
+    "replication_outcomes",
+    "facts",
+    "fact_checks",
+    "plot_retention",
+    "plot_net_value",
+    "plot_contrasts",
+    "plot_facts",
+    "apply_overrides",
+    "write_toml",
+    "METRICS",
+    "FORMAT",
+    "SUPPORTED_MAJOR",
+    "FormatError",
+    "EngineNotFoundError",
+    "RunError",
+    "__version__",
+]

@@ -1,0 +1,157 @@
+"""Stylised-fact cohorts: loyalty index by complaint class × severity band, beside FACTS.md.
+
+The engine counts, per replication, the customers whose FIRST failure fell
+in months 1 … T−12, by class (silent, unresolved, resolved, resolved_quick)
+and severity band (minor, major), and how many of them were still active 12
+months later; the reference group is the initial customers without a failure
+in months 1–12 (active at the end of month 12). The loyalty index of a cohort
+is its 12-month retention divided by the reference's, per replication; the
+table reports its mean and 95% Student-t interval over replications.
+
+A replication in which the cohort or the reference is empty (or no reference
+customer was retained) has no index: it is left out of that cell, counted in
+the ``skipped`` column, and a warning says so. The band ``all`` pools minor
+and major (the reference has no severity: it appears once, with band ``all``).
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from ._stats import mean_ci, resolve_policies, select_point
+
+CLASSES = ("silent", "unresolved", "resolved", "resolved_quick")
+BANDS = ("minor", "major", "all")
+
+#: F12 (TARP) repurchase rates: no complaint (= silent) / unresolved / resolved / resolved quickly.
+TARP_REPURCHASE = {
+    (cls, band): rate
+    for band, rates in (("minor", (0.37, 0.46, 0.70, 0.95)), ("major", (0.09, 0.19, 0.54, 0.82)))
+    for cls, rate in zip(("silent", "unresolved", "resolved", "resolved_quick"), rates)
+}
+
+#: Calibration targets on the loyalty index: (class, band) -> (text, low, high).
+INDEX_TARGETS = {
+    ("unresolved", "all"): ("T4: 0.88 ± 0.04", 0.84, 0.92),
+    ("resolved", "all"): ("T5: ≤ 1.0 (evidence)", -np.inf, 1.0),
+}
+
+
+def _cohort_counts(d: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(count, retained) per (policy, class, band, replication) with the pooled band, and the reference's."""
+    dims = ("policy", "fact_class", "severity_band", "replication")
+    cnt = d["fact_count"].transpose(*dims).astype(float)
+    ret = d["fact_retained"].transpose(*dims).astype(float)
+
+    def by_band(a: xr.DataArray) -> np.ndarray:
+        a = a.sel(fact_class=list(CLASSES))
+        pooled = a.sum("severity_band").values[:, :, None, :]
+        return np.concatenate([a.sel(severity_band=["minor", "major"]).values, pooled], axis=2)
+
+    # The reference has no severity: both bands hold the same numbers.
+    ref_count = cnt.sel(fact_class="reference", severity_band="minor").values
+    ref_retained = ret.sel(fact_class="reference", severity_band="minor").values
+    return by_band(cnt), by_band(ret), ref_count, ref_retained
+
+
+def facts(ds: xr.Dataset, *, point: int = 0, policy=None) -> pd.DataFrame:
+    """The stylised-fact cohort table beside the targets of FACTS.md.
+
+    One row per (policy, fact_class, severity_band); ``policy`` selects one
+    policy or a list (default: all). Columns:
+
+    - ``count``, ``retained``: totals over all replications;
+    - ``retention``: mean 12-month retention of the cohort;
+    - ``loyalty_index``, ``ci_low``, ``ci_high``: retention / reference
+      retention, mean and 95% CI over replications;
+    - ``replications``, ``skipped``: replications used / left out (empty cohort);
+    - ``tarp_repurchase``: the F12 (TARP) repurchase rate for context;
+    - ``target``, ``meets_target``: T4 (unresolved) and T5 (resolved), pooled bands.
+
+    The T6 orderings compare rows; see :func:`fact_checks`.
+
+    >>> loyalsim.facts(ds, policy="status_quo")                       # doctest: +SKIP
+    """
+    d = select_point(ds, point).sel(policy=resolve_policies(ds, policy))
+    count, retained, ref_count, ref_retained = _cohort_counts(d)
+    ref_ok = (ref_count > 0) & (ref_retained > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ref_rate = np.where(ref_ok, ref_retained / ref_count, np.nan)  # (policy, replication)
+        rate = np.where(count > 0, retained / count, np.nan)
+        index = rate / ref_rate[:, None, None, :]
+    rows = []
+    n_rep = d.sizes["replication"]
+    for i, pol in enumerate(str(p) for p in d["policy"].values):
+        ref_mean, _, _, ref_n = mean_ci(ref_rate[i], skipna=True)
+        rows.append(dict(policy=pol, fact_class="reference", severity_band="all",
+                         count=int(ref_count[i].sum()), retained=int(ref_retained[i].sum()),
+                         retention=float(ref_mean), loyalty_index=1.0 if ref_n else np.nan,
+                         ci_low=1.0 if ref_n else np.nan, ci_high=1.0 if ref_n else np.nan,
+                         replications=int(ref_n), skipped=int(n_rep - ref_n)))  # fmt: skip
+        idx_mean, idx_lo, idx_hi, idx_n = mean_ci(index[i], skipna=True)  # (class, band)
+        ret_mean, _, _, _ = mean_ci(np.where(np.isnan(index[i]), np.nan, rate[i]), skipna=True)
+        for c, cls in enumerate(CLASSES):
+            for b, band in enumerate(BANDS):
+                rows.append(dict(policy=pol, fact_class=cls, severity_band=band,
+                                 count=int(count[i, c, b].sum()), retained=int(retained[i, c, b].sum()),
+                                 retention=float(ret_mean[c, b]), loyalty_index=float(idx_mean[c, b]),
+                                 ci_low=float(idx_lo[c, b]), ci_high=float(idx_hi[c, b]),
+                                 replications=int(idx_n[c, b]), skipped=int(n_rep - idx_n[c, b])))  # fmt: skip
+    table = pd.DataFrame(rows).set_index(["policy", "fact_class", "severity_band"])
+    keys = [(c, b) for _, c, b in table.index]
+    table["tarp_repurchase"] = [TARP_REPURCHASE.get(k, np.nan) for k in keys]
+    table["target"] = [INDEX_TARGETS[k][0] if k in INDEX_TARGETS else "" for k in keys]
+    meets = [_within(v, *INDEX_TARGETS[k][1:]) if k in INDEX_TARGETS else pd.NA
+             for k, v in zip(keys, table["loyalty_index"])]  # fmt: skip
+    table["meets_target"] = pd.array(meets, dtype="boolean")
+    _warn_skipped(table, ds)
+    return table
+
+
+def fact_checks(ds: xr.Dataset, *, point: int = 0, policy=None) -> pd.DataFrame:
+    """T4, T5 and the T6 orderings of FACTS.md, one row per (policy, check), on mean loyalty indexes.
+
+    ``value`` is the index (T4, T5) or the difference of the two indexes the
+    ordering compares (T6: ``passed`` when it is ≥ 0 or > 0 as stated).
+    ``passed`` is NA when a cohort has no data.
+
+    >>> loyalsim.fact_checks(ds)                                       # doctest: +SKIP
+    """
+    table = facts(ds, point=point, policy=policy)
+    rows = []
+    for pol in table.index.unique("policy"):
+        idx = {(c, b): v for (p, c, b), v in table["loyalty_index"].items() if p == pol}
+        for (cls, band), (text, lo, hi) in INDEX_TARGETS.items():
+            v = idx[(cls, band)]
+            rows.append((pol, text.split(":")[0], f"{cls} loyalty index {text.split(': ')[1]}", v, _within(v, lo, hi)))
+        orderings = [("resolved_quick", "all", "resolved", "all", "≥"), ("resolved", "all", "unresolved", "all", ">")]
+        orderings += [(c, "minor", c, "major", ">") for c in CLASSES]
+        for c1, b1, c2, b2, op in orderings:
+            v = idx[(c1, b1)] - idx[(c2, b2)]
+            claim = f"{c1} {op} {c2}" if b1 == b2 else f"{c1}: {b1} {op} {b2}"
+            ok = pd.NA if np.isnan(v) else bool(v >= 0 if op == "≥" else v > 0)
+            rows.append((pol, "T6", claim, v, ok))
+    checks = pd.DataFrame(rows, columns=["policy", "target", "claim", "value", "passed"])
+    checks["passed"] = checks["passed"].astype("boolean")
+    return checks
+
+
+def _within(v: float, lo: float, hi: float):
+    return pd.NA if np.isnan(v) else bool(lo <= v <= hi)
+
+
+def _warn_skipped(table: pd.DataFrame, ds: xr.Dataset) -> None:
+    partial = int(((table["skipped"] > 0) & (table["replications"] > 0)).sum())
+    empty = int((table["replications"] == 0).sum())
+    if not (partial or empty):
+        return
+    msg = f"loyalsim.facts: {partial} cohort cell(s) left out replications with an empty cohort"
+    if empty:
+        msg += f", {empty} cell(s) have no data in any replication"
+    msg += " (see the 'skipped' column)."
+    if int(ds.sizes["month"]) - 1 <= 12:
+        msg += " Cohorts need a horizon over 12 months."
+    warnings.warn(msg, stacklevel=3)

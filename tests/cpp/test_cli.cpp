@@ -1,0 +1,237 @@
+// The `loyalsim` program end to end: run, validate, info; determinism of the
+// written datasets across thread counts; common random numbers in the file;
+// refusal to overwrite; the file opens with h5dump.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "engine/hdf5.hpp"
+
+namespace fs = std::filesystem;
+using loyalsim::engine::h5::File;
+
+namespace {
+
+struct Outcome {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Outcome shell(const std::string& command) {
+  Outcome o;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (!pipe) return o;
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) o.output += buf.data();
+  const int status = pclose(pipe);
+  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return o;
+}
+
+Outcome run_cli(const std::string& args) { return shell(std::string(LOYALSIM_BINARY) + " " + args); }
+
+// Small but not trivial: two segments, WOM and acquisition on, three policies
+// of which the second duplicates the first.
+constexpr const char* kExperiment = R"(name = "cli-test"
+seed = 99
+replications = 4
+horizon_months = 14
+
+[population]
+customers = 3_000
+prospects = 3_000
+
+[[segments]]
+name = "regular"
+share = 0.8
+
+[[segments]]
+name = "chronic"
+share = 0.2
+complaint_bias = 1.0
+recovery_responsiveness = 0.3
+
+[[policies]]
+name = "status_quo"
+response_days = 10.0
+first_contact_resolution = 0.14
+
+[[policies]]
+name = "status_quo_again"
+response_days = 10.0
+first_contact_resolution = 0.14
+
+[[policies]]
+name = "fast"
+response_days = 0.5
+first_contact_resolution = 0.9
+apology = 1.0
+compensation = 1.0
+root_cause_fix = 0.5
+)";
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("loyalsim-cli-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    experiment_ = dir_ / "exp.toml";
+    std::ofstream(experiment_) << kExperiment;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_, experiment_;
+};
+
+// Every dataset of two files, value for value (NaN equal to NaN).
+void expect_same_datasets(const fs::path& a, const fs::path& b) {
+  const File fa = File::open_read(a), fb = File::open_read(b);
+  const auto names = fa.dataset_names();
+  ASSERT_EQ(names, fb.dataset_names());
+  for (const auto& name : names) {
+    ASSERT_EQ(fa.shape(name), fb.shape(name)) << name;
+    if (name == "policy" || name == "fact_class" || name == "severity_band") {
+      EXPECT_EQ(fa.read_strings(name), fb.read_strings(name)) << name;
+      continue;
+    }
+    const auto x = fa.read_doubles(name), y = fb.read_doubles(name);
+    ASSERT_EQ(x.size(), y.size()) << name;
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      if (std::isnan(x[i]) && std::isnan(y[i])) continue;
+      ASSERT_EQ(x[i], y[i]) << name << "[" << i << "]";  // bit-identical, not close
+    }
+  }
+  for (const char* attr : {"experiment_toml", "experiment_sha256", "engine_version", "git_commit"})
+    EXPECT_EQ(fa.string_attribute(attr), fb.string_attribute(attr)) << attr;
+}
+
+}  // namespace
+
+TEST_F(Cli, RunWritesResultsAndPrintsTheTable) {
+  const auto out = dir_ / "r.h5";
+  const auto r = run_cli("run " + experiment_.string() + " -o " + out.string() + " --threads 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  EXPECT_FALSE(fs::exists(out.string() + ".checkpoint"));
+  for (const char* text : {"active customers", "cohort retention", "revenue", "recovery cost", "net value",
+                           "satisfied recoveries", "paradox events", "positive WOM", "negative WOM", "status_quo",
+                           "fast", "baseline", "results: "})
+    EXPECT_NE(r.output.find(text), std::string::npos) << text << "\n" << r.output;
+
+  const File f = File::open_read(out);
+  EXPECT_EQ(f.string_attribute("format"), "loyalsim-results");
+  EXPECT_EQ(f.string_attribute("model"), "SRP-1");
+  EXPECT_EQ(f.number_attribute("seed"), 99.0);
+  EXPECT_EQ(f.shape("active"), (std::vector<hsize_t>{1, 3, 4, 15}));
+  EXPECT_EQ(f.shape("active_mean"), (std::vector<hsize_t>{1, 3, 15}));
+  EXPECT_EQ(f.shape("fact_count"), (std::vector<hsize_t>{1, 3, 4, 5, 2}));
+  EXPECT_EQ(f.read_strings("policy"), (std::vector<std::string>{"status_quo", "status_quo_again", "fast"}));
+
+  // `info` prints the same table from the file, and the provenance.
+  const auto info = run_cli("info " + out.string());
+  ASSERT_EQ(info.code, 0) << info.output;
+  EXPECT_NE(info.output.find("cli-test"), std::string::npos);
+  const auto table_start = [](const std::string& s) { return s.substr(s.find("cli-test: month")); };
+  const std::string run_table = table_start(r.output);
+  EXPECT_EQ(table_start(info.output), run_table.substr(0, run_table.find("\nresults: ")));
+}
+
+TEST_F(Cli, DatasetsAreIdenticalAtOneTwoAndThreeThreads) {
+  for (int threads : {1, 2, 3}) {
+    const auto r = run_cli("run " + experiment_.string() + " -q -o " + (dir_ / ("t" + std::to_string(threads) + ".h5")).string() +
+                            " --threads " + std::to_string(threads));
+    ASSERT_EQ(r.code, 0) << r.output;
+  }
+  expect_same_datasets(dir_ / "t1.h5", dir_ / "t2.h5");
+  expect_same_datasets(dir_ / "t1.h5", dir_ / "t3.h5");
+}
+
+TEST_F(Cli, IdenticalPoliciesGiveIdenticalMetricsAndAZeroWidthContrast) {
+  const auto out = dir_ / "crn.h5";
+  ASSERT_EQ(run_cli("run " + experiment_.string() + " -q -o " + out.string()).code, 0);
+  const File f = File::open_read(out);
+  const std::size_t per_policy = 4 * 15;  // replications x months
+  for (const char* metric : {"active", "churned", "complaints", "net_value", "wom_negative"}) {
+    const auto v = f.read_doubles(metric);
+    for (std::size_t i = 0; i < per_policy; ++i) ASSERT_EQ(v[i], v[per_policy + i]) << metric;
+    for (const char* part : {"_diff_mean", "_diff_ci_low", "_diff_ci_high"}) {
+      const auto d = f.read_doubles(std::string(metric) + part);
+      for (std::size_t t = 0; t < 15; ++t) {
+        EXPECT_EQ(d[t], 0.0) << metric << part;       // baseline against itself
+        EXPECT_EQ(d[15 + t], 0.0) << metric << part;  // the identical policy
+      }
+    }
+  }
+  // The different policy does differ, with a real interval.
+  const auto d = f.read_doubles("complaints_diff_mean");
+  double total = 0.0;
+  for (std::size_t t = 1; t < 15; ++t) total += std::abs(d[30 + t]);
+  EXPECT_GT(total, 0.0);
+}
+
+TEST_F(Cli, ExistingResultsAreNotOverwrittenWithoutForce) {
+  const auto out = dir_ / "keep.h5";
+  std::ofstream(out) << "precious";
+  const auto r = run_cli("run " + experiment_.string() + " -q -o " + out.string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("already exists"), std::string::npos) << r.output;
+  std::ifstream in(out);
+  std::string content;
+  in >> content;
+  EXPECT_EQ(content, "precious");
+  EXPECT_EQ(run_cli("run " + experiment_.string() + " -q --force -o " + out.string()).code, 0);
+  EXPECT_NO_THROW(File::open_read(out));
+}
+
+TEST_F(Cli, BadInputIsRefusedWithEveryProblemAndNothingWritten) {
+  const auto bad = dir_ / "bad.toml";
+  std::ofstream(bad) << "name = \"bad\"\nseed = 1\nreplications = 0\n[model]\ngian = 0.5\n"
+                        "[[policies]]\nname = \"a\"\n[[policies]]\nname = \"a\"\n";
+  const auto out = dir_ / "never.h5";
+  const auto r = run_cli("run " + bad.string() + " -o " + out.string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find(bad.string() + ":3: replications"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(bad.string() + ":5: model.gian"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("did you mean 'gain'"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("duplicate"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  EXPECT_FALSE(fs::exists(out.string() + ".checkpoint"));
+
+  const auto v = run_cli("validate " + bad.string());
+  EXPECT_EQ(v.code, 2);
+  const auto ok = run_cli("validate " + experiment_.string());
+  EXPECT_EQ(ok.code, 0) << ok.output;
+  EXPECT_NE(ok.output.find("ok"), std::string::npos);
+}
+
+TEST_F(Cli, InfoOnAMissingOrForeignFileFailsClearly) {
+  const auto missing = run_cli("info " + (dir_ / "nope.h5").string());
+  EXPECT_EQ(missing.code, 1);
+  EXPECT_NE(missing.output.find("no such file"), std::string::npos) << missing.output;
+  const auto text = dir_ / "text.h5";
+  std::ofstream(text) << "not hdf5";
+  const auto foreign = run_cli("info " + text.string());
+  EXPECT_EQ(foreign.code, 1);
+  EXPECT_NE(foreign.output.find("text.h5"), std::string::npos) << foreign.output;
+}
+
+TEST_F(Cli, H5dumpReadsTheDimensionScales) {
+  const auto out = dir_ / "dump.h5";
+  ASSERT_EQ(run_cli("run " + experiment_.string() + " -q -o " + out.string()).code, 0);
+  const auto r = shell("h5dump -H -A 0 " + out.string());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("DATASET \"active\""), std::string::npos);
+  const auto dims = shell("h5dump -a /active/DIMENSION_LIST " + out.string());
+  EXPECT_EQ(dims.code, 0) << dims.output;
+  for (const char* scale : {"/point", "/policy", "/replication", "/month"})
+    EXPECT_NE(dims.output.find(scale), std::string::npos) << scale << "\n" << dims.output;
+}
