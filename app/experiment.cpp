@@ -290,7 +290,7 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
     if (r.string(*t, "path", "output.path", output) && output.empty())
       r.problem(t->get("path"), "output.path", "the path is empty", "a file path, relative to the experiment's folder");
   }
-  e.output_path = source_name.parent_path() / output;
+  e.output_path = (source_name.parent_path() / output).lexically_normal();
 
   if (const toml::node* sweep = root.get("sweep"))
     r.problem(sweep, "sweep", "sweeps are not supported by this version", "remove [sweep]; sweeps arrive with issue 4");

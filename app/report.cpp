@@ -58,7 +58,8 @@ std::vector<std::vector<double>> ratio(const std::vector<std::vector<double>>& n
 }
 
 // Display scale of a row: a unit suffix and divisor from its largest mean,
-// and enough decimals that the smallest CI half-width shows two digits.
+// and enough decimals that the smallest CI half-width shows two digits
+// (at most 2: more is noise to a reader).
 struct Scale {
   double divisor = 1.0;
   const char* suffix = "";
@@ -71,7 +72,8 @@ Scale scale_for(const std::string& kind, double largest, double smallest_half_wi
   else if (largest >= 1e6) s = {1e6, "M", 0};
   else if (largest >= 1e5) s = {1e3, "k", 0};
   const double hw = smallest_half_width / s.divisor;
-  if (std::isfinite(hw) && hw > 0) s.decimals = std::clamp(1 - static_cast<int>(std::floor(std::log10(hw))), 0, 3);
+  if (std::isfinite(hw) && hw > 0)
+    s.decimals = std::clamp(1 - static_cast<int>(std::floor(std::log10(hw))), 0, 2);
   else s.decimals = kind == "count" ? 0 : 1;
   return s;
 }
@@ -81,11 +83,17 @@ std::string number(double x, const Scale& s, bool sign) {
   if (!std::isfinite(x)) return "n/a";
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", s.decimals, std::abs(x) / s.divisor);
-  std::string digits = buf;
-  const std::size_t dot = std::min(digits.find('.'), digits.size());
-  for (std::size_t i = dot; i > 3; i -= 3) digits.insert(i - 3, ",");
+  const std::string plain = buf;
+  const std::size_t dot = std::min(plain.find('.'), plain.size());
+  std::string digits;
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    if (i > 0 && i < dot && (dot - i) % 3 == 0) digits += ',';
+    digits += plain[i];
+  }
   const bool negative = x < 0 && digits.find_first_not_of("0.,") != std::string::npos;
-  return (negative ? "-" : (sign ? "+" : "")) + digits + s.suffix;
+  std::string out = negative ? "-" : (sign ? "+" : "");
+  out.append(digits).append(s.suffix);
+  return out;
 }
 
 std::string cell(const engine::Interval& iv, const Scale& s, bool sign) {

@@ -170,7 +170,7 @@ def test_run_a_dict(engine, tmp_path, monkeypatch, capfd):
         assert list(ds["policy"].values) == ["status_quo", "fast"]
         assert ds.sizes["replication"] == 2 and ds.sizes["month"] == 7
         assert tomllib.loads(ds.attrs["experiment_toml"]) == SMALL
-    assert "progress:" in capfd.readouterr().err
+    assert "loyalsim: pytest-run: 2 policies" in capfd.readouterr().err  # progress lines only after 1 s
     with loyalsim.run(SMALL, replications=3) as ds:  # re-running replaces the file
         assert ds.sizes["replication"] == 3
 
