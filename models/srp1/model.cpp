@@ -46,11 +46,17 @@ constexpr std::uint8_t kNoCause = 255;
 struct Nodes {
   explicit Nodes(std::size_t n)
       : status(n), segment(n), fails(n), last_cause(n, kNoCause), bad(n), first_fail_cell(n),
-        tenure(n), first_fail_month(n), churn_month(n), S(n), X(n), spike(n), e_pos(n), e_neg(n) {}
+        tenure(n), first_fail_month(n), churn_month(n), S(n), X(n), spike(n), emitted(n) {}
   std::vector<std::uint8_t> status, segment, fails, last_cause, bad, first_fail_cell;
   std::vector<std::uint16_t> tenure, first_fail_month, churn_month;
   std::vector<float> S, X, spike;
-  std::vector<float> e_pos, e_neg;  // this month's emitted messages / degree (what each tie carries)
+  // This month's emitted messages / degree: what each of the node's ties
+  // carries. Positive and negative side by side, so the exposure phase's
+  // random read of a neighbour touches one cache line, not two.
+  struct Emission {
+    float pos, neg;
+  };
+  std::vector<Emission> emitted;
 };
 constexpr std::uint64_t kBytesPerNode = 6 * 1 + 3 * 2 + 5 * 4;
 
@@ -69,6 +75,10 @@ inline double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 inline double clip01(double x) { return std::min(1.0, std::max(0.0, x)); }
 // base^x where base is given as its log (may be -inf); base^0 = 1 even for base 0.
 inline double pow_from_log(double log_base, double x) { return x > 0.0 ? std::exp(x * log_base) : 1.0; }
+// log(base^x) with the same convention: 0 when x = 0, whatever the base.
+inline double log_power(double log_base, double x) { return x > 0.0 ? x * log_base : 0.0; }
+// exp(x), skipping the call in the common case x = 0 (no exposure of that kind).
+inline double exp_or_one(double x) { return x == 0.0 ? 1.0 : std::exp(x); }
 
 // Distributive justice of a compensation ratio r (F9).
 double distributive_justice(double r, double penalty) {
@@ -218,7 +228,7 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
       auto& v = acc.v;
       for (std::uint32_t n = b; n < e; ++n) {
         if (st.status[n] != kActiveStatus) {
-          st.e_pos[n] = st.e_neg[n] = 0.0f;
+          st.emitted[n] = {0.0f, 0.0f};
           continue;
         }
         const Segment& seg = sc.segments[st.segment[n]];
@@ -333,8 +343,7 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
         v[kWomNegative] += neg;
         // What each tie carries: the messages split evenly over the node's ties.
         const double inv_deg = 1.0 / std::max<std::uint32_t>(1, network.degree(n));
-        st.e_pos[n] = static_cast<float>(pos * inv_deg);
-        st.e_neg[n] = static_cast<float>(neg * inv_deg);
+        st.emitted[n] = {static_cast<float>(pos * inv_deg), static_cast<float>(neg * inv_deg)};
       }
     });
 
@@ -345,18 +354,24 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
       auto& v = acc.v;
       for (std::uint32_t n = b; n < e; ++n) {
         if (st.status[n] == kProspect) {
-          double x_strong = 0, x_weak = 0, x_neg = 0;
+          // Four independent sums: the loads overlap instead of queueing
+          // behind one long chain of dependent additions.
+          double x_strong = 0, x_weak = 0, x_neg_strong = 0, x_neg_weak = 0;
           for (std::uint32_t i : network.strong(n)) {
-            x_strong += st.e_pos[i];
-            x_neg += st.e_neg[i];
+            x_strong += st.emitted[i].pos;
+            x_neg_strong += st.emitted[i].neg;
           }
           for (std::uint32_t i : network.weak(n)) {
-            x_weak += st.e_pos[i];
-            x_neg += st.e_neg[i];
+            x_weak += st.emitted[i].pos;
+            x_neg_weak += st.emitted[i].neg;
           }
-          const double deter = pow_from_log(d.log1m_deterrence, wom.negative_weight * x_neg);
-          const double keep = pow_from_log(d.log1m_strong, x_strong) * pow_from_log(d.log1m_weak, x_weak);
-          const double p = deter * (1.0 - d.one_minus_adv * keep);  // keep = 1 - p_wom
+          const double x_neg = x_neg_strong + x_neg_weak;
+          // δ = (1-deterrence)^(w·x⁻), keep = 1 - p_wom; p = δ·(1 - (1-adv)·keep)
+          // = δ - (1-adv)·exp(ln δ + ln keep): two exponentials, not three.
+          const double log_deter = log_power(d.log1m_deterrence, wom.negative_weight * x_neg);
+          const double log_keep = log_power(d.log1m_strong, x_strong) + log_power(d.log1m_weak, x_weak);
+          const double deter = exp_or_one(log_deter);
+          const double p = deter - d.one_minus_adv * exp_or_one(log_deter + log_keep);
           const double u = r_adopt.uniform(n);
           if (u < p) {
             v[kAcquired] += 1;
