@@ -281,7 +281,7 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
     }
     if (pols->empty()) r.problem(pols, "policies", "no policies", "at least one [[policies]] table");
   } else if (!root.get("policies")) {
-    r.problem(std::int64_t{0}, "policies", "no policies: nothing to compare", "at least one [[policies]] table; the first is the baseline");
+    r.problem(&root, "policies", "no policies: nothing to compare", "at least one [[policies]] table; the first is the baseline");
   }
 
   std::string output = "results/" + e.name + ".h5";
