@@ -130,9 +130,9 @@ void Reader::only_keys(const toml::table& table, const std::string& prefix,
     const std::string_view name = k.str();
     if (std::find(known.begin(), known.end(), name) != known.end()) continue;
     std::string what = "unknown key '" + std::string(name) + "'";
-    if (const auto s = suggest(name, known)) what += " (did you mean '" + *s + "'?)";
+    if (const auto s = suggest(name, known)) what.append(" (did you mean '").append(*s).append("'?)");
     std::string allowed = "known keys:";
-    for (const auto kk : known) allowed += " " + std::string(kk);
+    for (const auto kk : known) allowed.append(" ").append(kk);
     if (allowed.size() > 100) allowed = "see the documentation of the format";
     problem(static_cast<std::int64_t>(k.source().begin.line), prefix.empty() ? std::string(name) : prefix + "." + std::string(name),
             what, allowed);
@@ -208,7 +208,7 @@ bool Reader::choice(const toml::table& t, std::string_view key, const std::strin
   const auto it = std::find(choices.begin(), choices.end(), value);
   if (it == choices.end()) {
     std::string what = "unknown value \"" + value + "\"";
-    if (const auto s = suggest(value, std::vector<std::string_view>(choices))) what += " (did you mean \"" + *s + "\"?)";
+    if (const auto s = suggest(value, std::vector<std::string_view>(choices))) what.append(" (did you mean \"").append(*s).append("\"?)");
     problem(t.get(key), path, what, allowed);
     return false;
   }
