@@ -158,6 +158,28 @@ bool read_name(Reader& r, const toml::table& t, const std::string& fallback_path
   return true;
 }
 
+// The entries of an array of named tables ([[segments]], [[policies]]): each
+// named uniquely, its keys checked, its numbers read into a default T.
+template <class T, std::size_t K>
+std::vector<T> read_named_entries(Reader& r, const toml::array& entries, const char* array,
+                                  const std::array<RealField<T>, K>& fields) {
+  std::vector<T> out;
+  std::set<std::string> seen;
+  std::map<std::string, std::int64_t> lines;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const toml::table& t = *entries.get(i)->as_table();
+    T entry;
+    std::string name;
+    read_name(r, t, entry_path(array, "", i), name, seen, lines);
+    entry.name = name;
+    const std::string path = entry_path(array, name, i);
+    r.only_keys(t, path, keys_of(fields, {"name"}));
+    read_reals(r, t, path, entry, fields);
+    out.push_back(entry);
+  }
+  return out;
+}
+
 }  // namespace
 
 Experiment parse_experiment(std::string_view text, const std::filesystem::path& source_name) {
@@ -211,19 +233,7 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
     sc.segments.clear();
     if (segs->empty()) r.problem(segs, "segments", "no segments", "at least one [[segments]] table, or none at all");
     if (segs->size() > 255) r.problem(segs, "segments", std::to_string(segs->size()) + " segments", "at most 255");
-    std::set<std::string> seen;
-    std::map<std::string, std::int64_t> lines;
-    for (std::size_t i = 0; i < segs->size(); ++i) {
-      const toml::table& t = *segs->get(i)->as_table();
-      srp1::Segment seg;
-      std::string name;
-      read_name(r, t, entry_path("segments", "", i), name, seen, lines);
-      seg.name = name;
-      const std::string path = entry_path("segments", name, i);
-      r.only_keys(t, path, keys_of(kSegmentFields, {"name"}));
-      read_reals(r, t, path, seg, kSegmentFields);
-      sc.segments.push_back(seg);
-    }
+    sc.segments = read_named_entries(r, *segs, "segments", kSegmentFields);
   }
 
   if (const toml::table* t = r.table(root, "model", "model")) {
@@ -266,19 +276,7 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
 
   sc.policies.clear();
   if (const toml::array* pols = r.table_array(root, "policies", "policies")) {
-    std::set<std::string> seen;
-    std::map<std::string, std::int64_t> lines;
-    for (std::size_t i = 0; i < pols->size(); ++i) {
-      const toml::table& t = *pols->get(i)->as_table();
-      srp1::Policy pol;
-      std::string name;
-      read_name(r, t, entry_path("policies", "", i), name, seen, lines);
-      pol.name = name;
-      const std::string path = entry_path("policies", name, i);
-      r.only_keys(t, path, keys_of(kPolicyFields, {"name"}));
-      read_reals(r, t, path, pol, kPolicyFields);
-      sc.policies.push_back(pol);
-    }
+    sc.policies = read_named_entries(r, *pols, "policies", kPolicyFields);
     if (pols->empty()) r.problem(pols, "policies", "no policies", "at least one [[policies]] table");
   } else if (!root.get("policies")) {
     r.problem(&root, "policies", "no policies: nothing to compare", "at least one [[policies]] table; the first is the baseline");

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <ctime>
+#include <tuple>
 #include <numeric>
 
 #include "engine/checkpoint.hpp"
@@ -116,21 +117,18 @@ void write_results(const std::filesystem::path& path, const Experiment& e, const
       const auto& info = srp1::kMetricInfo[mi];
       const Summary s = summarise(ens, m, T);
       const std::string base = info.name, baseline = sc.policies.front().name;
-      const std::vector<std::pair<const char*, const std::vector<double>*>> parts = {
-          {"_mean", &s.mean}, {"_ci_low", &s.low}, {"_ci_high", &s.high},
-          {"_diff_mean", &s.diff_mean}, {"_diff_ci_low", &s.diff_low}, {"_diff_ci_high", &s.diff_high}};
-      for (const auto& [suffix, values] : parts) {
-        const std::string sfx = suffix;
-        std::string what;
-        if (sfx == "_mean") what = "mean over replications of ";
-        else if (sfx == "_ci_low") what = "lower bound of the 95% Student-t interval of the mean of ";
-        else if (sfx == "_ci_high") what = "upper bound of the 95% Student-t interval of the mean of ";
-        else if (sfx == "_diff_mean") what = "mean paired difference to " + baseline + " of ";
-        else if (sfx == "_diff_ci_low") what = "lower bound of the 95% interval of the paired difference to " + baseline + " of ";
-        else what = "upper bound of the 95% interval of the paired difference to " + baseline + " of ";
-        f.write(base + sfx, {d_point, d_policy, d_month}, *values, {1, P, T + 1},
+      const std::string diff_to = "the paired difference to " + baseline + " of ";
+      const std::array<std::tuple<const char*, std::string, const std::vector<double>*>, 6> parts = {{
+          {"_mean", "mean over replications of ", &s.mean},
+          {"_ci_low", "lower bound of the 95% Student-t interval of the mean of ", &s.low},
+          {"_ci_high", "upper bound of the 95% Student-t interval of the mean of ", &s.high},
+          {"_diff_mean", "mean of " + diff_to, &s.diff_mean},
+          {"_diff_ci_low", "lower bound of the 95% interval of " + diff_to, &s.diff_low},
+          {"_diff_ci_high", "upper bound of the 95% interval of " + diff_to, &s.diff_high},
+      }};
+      for (const auto& [suffix, what, values] : parts)
+        f.write(base + suffix, {d_point, d_policy, d_month}, *values, {1, P, T + 1},
                 {{"units", info.units}, {"long_name", what + info.long_name}});
-      }
     }
 
     // Stylised-fact cohorts.
