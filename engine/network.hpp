@@ -35,6 +35,9 @@ class TieGraph {
   [[nodiscard]] std::span<const std::uint32_t> strong(std::uint32_t n) const {
     return {neighbour_.data() + offset_[n], strong_count_[n]};
   }
+  [[nodiscard]] std::span<const std::uint32_t> ties(std::uint32_t n) const {
+    return {neighbour_.data() + offset_[n], offset_[n + 1] - offset_[n]};
+  }
   [[nodiscard]] std::span<const std::uint32_t> weak(std::uint32_t n) const {
     return {neighbour_.data() + offset_[n] + strong_count_[n], offset_[n + 1] - offset_[n] - strong_count_[n]};
   }

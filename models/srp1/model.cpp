@@ -58,6 +58,8 @@ struct Nodes {
   };
   std::vector<Emission> emitted;
 };
+// Rows ahead of the exposure loop whose neighbours' emissions are prefetched.
+constexpr std::uint32_t kPrefetchRows = 16;
 constexpr std::uint64_t kBytesPerNode = 6 * 1 + 3 * 2 + 5 * 4;
 
 // One month's sums: one slot per metric, summed over fixed blocks.
@@ -353,6 +355,11 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
                                                                               MonthSums& acc) {
       auto& v = acc.v;
       for (std::uint32_t n = b; n < e; ++n) {
+        // Prefetch the emissions a prospect a few rows ahead will read: its
+        // ties are random nodes, so the reads miss the cache; issued early,
+        // they arrive while this row is being computed.
+        if (n + kPrefetchRows < e && st.status[n + kPrefetchRows] == kProspect)
+          for (std::uint32_t i : network.ties(n + kPrefetchRows)) __builtin_prefetch(&st.emitted[i]);
         if (st.status[n] == kProspect) {
           // Four independent sums: the loads overlap instead of queueing
           // behind one long chain of dependent additions.
