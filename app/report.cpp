@@ -218,7 +218,7 @@ void print_provenance(const std::filesystem::path& results, std::ostream& out) {
   const std::string description = text("experiment_description");
   if (!description.empty()) out << "             " << description << '\n';
   out << "population:  " << num("customers") << " customers, " << num("prospects") << " prospects, "
-      << num("horizon_months") << " months, " << num("replications") << " replications, seed " << num("seed")
+      << num("horizon_months") << " months, " << num("replications") << " replications, seed " << f.uint64_attribute("seed")
       << '\n'
       << "engine:      loyalsim " << text("engine_version") << " (commit "
       << (text("git_commit").empty() ? "unknown" : text("git_commit").substr(0, 12)) << ")\n"

@@ -212,6 +212,13 @@ double File::number_attribute(const std::string& name) const {
   return v;
 }
 
+std::uint64_t File::uint64_attribute(const std::string& name) const {
+  Handle attr(check(H5Aopen(file_.id(), name.c_str(), H5P_DEFAULT), "open attribute " + name));
+  std::uint64_t v = 0;
+  check_status(H5Aread(attr.id(), H5T_NATIVE_UINT64, &v), "read attribute " + name);
+  return v;
+}
+
 bool File::has_dataset(const std::string& name) const {
   return H5Lexists(file_.id(), name.c_str(), H5P_DEFAULT) > 0;
 }

@@ -83,6 +83,8 @@ class File {
   [[nodiscard]] bool has_attribute(const std::string& name) const;
   [[nodiscard]] std::string string_attribute(const std::string& name) const;
   [[nodiscard]] double number_attribute(const std::string& name) const;
+  // Exact for integer attributes beyond 2^53 (seeds).
+  [[nodiscard]] std::uint64_t uint64_attribute(const std::string& name) const;
   [[nodiscard]] bool has_dataset(const std::string& name) const;
   [[nodiscard]] std::vector<hsize_t> shape(const std::string& name) const;
   [[nodiscard]] std::vector<double> read_doubles(const std::string& name) const;

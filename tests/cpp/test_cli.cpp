@@ -139,6 +139,7 @@ TEST_F(Cli, RunWritesResultsAndPrintsTheTable) {
   const auto info = run_cli("info " + out.string());
   ASSERT_EQ(info.code, 0) << info.output;
   EXPECT_NE(info.output.find("cli-test"), std::string::npos);
+  EXPECT_NE(info.output.find("seed 99\n"), std::string::npos) << info.output;
   const auto table_start = [](const std::string& s) { return s.substr(s.find("cli-test: month")); };
   const std::string run_table = table_start(r.output);
   EXPECT_EQ(table_start(info.output), run_table.substr(0, run_table.find("\nresults: ")));
