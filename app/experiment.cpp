@@ -1,9 +1,11 @@
 #include "app/experiment.hpp"
 
-#include <fstream>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <map>
+#include <memory>
 #include <set>
-#include <sstream>
 
 #include "engine/config.hpp"
 
@@ -195,10 +197,18 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   r.only_keys(root, "", {"name", "description", "seed", "replications", "horizon_months", "population",
                           "segments", "model", "wom", "policies", "output", "sweep"});
 
+  // The name is stored in the results and names the default results file,
+  // so it must be usable as one file name on every platform we write to.
   if (r.string(root, "name", "name", e.name, true)) {
-    if (e.name.empty() || e.name.find_first_of("/\\") != std::string::npos || e.name == "." || e.name == "..")
-      r.problem(root.get("name"), "name", "\"" + e.name + "\" cannot name a results file",
-                "a non-empty name without / or \\");
+    constexpr const char* kAllowed = "a non-empty name without /, \\ or NUL characters, not . or ..";
+    if (e.name.empty()) {
+      r.problem(root.get("name"), "name", "the name is empty", kAllowed);
+    } else if (e.name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos || e.name == "." ||
+               e.name == "..") {
+      std::string shown;
+      for (const char c : e.name) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
+      r.problem(root.get("name"), "name", "\"" + shown + "\" cannot be used in a file name", kAllowed);
+    }
   }
   r.string(root, "description", "description", e.description);
   {
@@ -231,7 +241,9 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
 
   if (const toml::array* segs = r.table_array(root, "segments", "segments")) {
     sc.segments.clear();
-    if (segs->empty()) r.problem(segs, "segments", "no segments", "at least one [[segments]] table, or none at all");
+    if (segs->empty())
+      r.problem(segs, "segments", "no segments",
+                "at least one [[segments]] table, or no segments key for one default segment");
     if (segs->size() > 255) r.problem(segs, "segments", std::to_string(segs->size()) + " segments", "at most 255");
     sc.segments = read_named_entries(r, *segs, "segments", kSegmentFields);
   }
@@ -274,12 +286,14 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
     read_reals(r, *t, "wom", sc.wom, kWomFields);
   }
 
+  // Policies have no default: an experiment compares the policies it names.
   sc.policies.clear();
+  constexpr const char* kPoliciesAllowed = "one [[policies]] table per policy; the first is the baseline";
   if (const toml::array* pols = r.table_array(root, "policies", "policies")) {
     sc.policies = read_named_entries(r, *pols, "policies", kPolicyFields);
-    if (pols->empty()) r.problem(pols, "policies", "no policies", "at least one [[policies]] table");
+    if (pols->empty()) r.problem(pols, "policies", "at least one policy is required", kPoliciesAllowed);
   } else if (!root.get("policies")) {
-    r.problem(&root, "policies", "no policies: nothing to compare", "at least one [[policies]] table; the first is the baseline");
+    r.problem(&root, "policies", "at least one policy is required", kPoliciesAllowed);
   }
 
   std::string output = "results/" + e.name + ".h5";
@@ -290,22 +304,31 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   }
   e.output_path = (source_name.parent_path() / output).lexically_normal();
 
+  // [sweep] is part of the format (EXPERIMENT.md) but not implemented yet:
+  // refused at its line. Sweep points will be built from the parsed base
+  // experiment by replacing parameters named by the dotted paths used above.
   if (const toml::node* sweep = root.get("sweep"))
-    r.problem(sweep, "sweep", "sweeps are not supported by this version", "remove [sweep]; sweeps arrive with issue 4");
+    r.problem(sweep, "sweep", "sweeps are not supported yet", "issue 4");
 
   r.throw_if_problems();
   return e;
 }
 
 Experiment load_experiment(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    const std::string why = std::filesystem::exists(file) ? "cannot be read" : "no such file";
-    throw engine::InputError({{file.string(), 0, "", why, "a readable experiment file (TOML)"}});
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_experiment(text.str(), file);
+  // stdio rather than iostreams: errno says why a read failed (missing file,
+  // permissions, a directory), and the bytes are kept exactly as they are.
+  const auto fail = [&](int err) {
+    return engine::InputError({{file.string(), 0, "", std::string("cannot read file: ") + std::strerror(err), ""}});
+  };
+  errno = 0;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"), &std::fclose);
+  if (!f) throw fail(errno != 0 ? errno : EIO);
+  std::string text;
+  char buffer[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
+  if (std::ferror(f.get())) throw fail(errno != 0 ? errno : EIO);
+  return parse_experiment(text, file);
 }
 
 }  // namespace loyalsim::app

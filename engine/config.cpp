@@ -199,6 +199,18 @@ bool Reader::string(const toml::table& t, std::string_view key, const std::strin
   return true;
 }
 
+bool Reader::boolean(const toml::table& t, std::string_view key, const std::string& path, bool& out) {
+  const toml::node* n = t.get(key);
+  if (!n) return false;
+  const auto* b = n->as_boolean();
+  if (!b) {
+    problem(n, path, "expected a boolean, got " + type_name(*n), "true or false");
+    return false;
+  }
+  out = b->get();
+  return true;
+}
+
 bool Reader::choice(const toml::table& t, std::string_view key, const std::string& path, int& out,
                     std::initializer_list<std::string_view> choices) {
   std::string allowed;
@@ -228,7 +240,7 @@ const toml::array* Reader::table_array(const toml::table& t, std::string_view ke
   const toml::node* n = t.get(key);
   if (!n) return nullptr;
   const auto* a = n->as_array();
-  if (!a || !a->is_array_of_tables()) {
+  if (!a || (!a->empty() && !a->is_array_of_tables())) {
     problem(n, path, "expected an array of tables, got " + type_name(*n), "one [[" + path + "]] table per entry");
     return nullptr;
   }

@@ -59,16 +59,20 @@ class Reader {
                std::int64_t lo, std::int64_t hi, bool required = false);
   bool string(const toml::table& t, std::string_view key, const std::string& path, std::string& out,
               bool required = false);
+  bool boolean(const toml::table& t, std::string_view key, const std::string& path, bool& out);
   // A string from a list of choices; `out` is its index.
   bool choice(const toml::table& t, std::string_view key, const std::string& path, int& out,
               std::initializer_list<std::string_view> choices);
   // A sub-table (inline or standard); null with a problem when the key holds something else.
   const toml::table* table(const toml::table& t, std::string_view key, const std::string& path);
-  // An array of tables (`[[key]]`); null with a problem when the key holds something else.
+  // An array of tables (`[[key]]`, or an empty `key = []`); null with a
+  // problem when the key holds something else. The caller decides whether
+  // an empty array is allowed.
   const toml::array* table_array(const toml::table& t, std::string_view key, const std::string& path);
 
   [[nodiscard]] const std::string& file() const { return file_; }
   [[nodiscard]] bool ok() const { return problems_.empty(); }
+  [[nodiscard]] const std::vector<Problem>& problems() const { return problems_; }
   // Throws InputError with every problem, sorted by line, if there is any.
   void throw_if_problems();
 

@@ -1,11 +1,14 @@
 // Experiment files: every section read, defaults kept, every problem of a bad
 // file reported at once as "file:line: key: what (allowed)".
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "app/experiment.hpp"
+#include "engine/config.hpp"
 #include "engine/errors.hpp"
 
 using loyalsim::app::parse_experiment;
@@ -113,9 +116,10 @@ TEST(Experiment, MessagesNameFileLineKeyWhatAndAllowed) {
   EXPECT_EQ(problems_of("name = \"m\"\nseed = 1\n[[policies]]\nname = \"p\"\n[[policies]]\nname = \"p\"\n"),
             "exp.toml:6: policies[1].name: duplicate name \"p\" (first used on line 4) (unique names)");
   EXPECT_EQ(problems_of("name = \"m\"\nseed = 1\npolicies = []\n"),
-            "exp.toml:3: policies: expected an array of tables, got an array (one [[policies]] table per entry)");
+            "exp.toml:3: policies: at least one policy is required (one [[policies]] table per policy; the first is "
+            "the baseline)");
   EXPECT_EQ(problems_of("name = \"m\"\nseed = 1\n"),
-            "exp.toml:1: policies: no policies: nothing to compare (at least one [[policies]] table; the first is "
+            "exp.toml:1: policies: at least one policy is required (one [[policies]] table per policy; the first is "
             "the baseline)");
   EXPECT_EQ(problems_of(std::string(kMinimal) + "[[segments]]\nname = \"s\"\nshare = 0\n"),
             "exp.toml:7: segments.s.share: value 0 is out of range (a number > 0)");
@@ -123,7 +127,7 @@ TEST(Experiment, MessagesNameFileLineKeyWhatAndAllowed) {
             "exp.toml:6: model.paradox_scope: unknown value \"behavioral\" (did you mean \"behavioural\"?) (one of "
             "\"none\", \"satisfaction_only\", \"behavioural\")");
   EXPECT_EQ(problems_of(std::string(kMinimal) + "[sweep]\ndesign = \"lhs\"\n"),
-            "exp.toml:5: sweep: sweeps are not supported by this version (remove [sweep]; sweeps arrive with issue 4)");
+            "exp.toml:5: sweep: sweeps are not supported yet (issue 4)");
 }
 
 TEST(Experiment, RequiredKeysAndHugeNumbers) {
@@ -163,7 +167,14 @@ TEST(Experiment, MissingFileIsAnInputError) {
     loyalsim::app::load_experiment("/nonexistent/exp.toml");
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_EQ(std::string(e.what()), "/nonexistent/exp.toml:0: no such file (a readable experiment file (TOML))");
+    EXPECT_EQ(std::string(e.what()), "/nonexistent/exp.toml:0: cannot read file: No such file or directory");
+  }
+  try {
+    loyalsim::app::load_experiment(std::filesystem::temp_directory_path());
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()), std::filesystem::temp_directory_path().string() +
+                                         ":0: cannot read file: Is a directory");
   }
 }
 
@@ -179,4 +190,108 @@ TEST(Experiment, ShippedExperimentsAreValid) {
   EXPECT_EQ(main.scenario.horizon_months, 36u);
   EXPECT_EQ(main.replications, 30u);
   EXPECT_EQ(main.scenario.policies.size(), 5u);
+}
+
+TEST(Experiment, MoreRuleClassesWithExactMessages) {
+  EXPECT_EQ(problems_of("name = \"m\"\nseed = 1\nreplicatons = 3\n[[policies]]\nname = \"p\"\n"),
+            "exp.toml:3: replicatons: unknown key 'replicatons' (did you mean 'replications'?) (see the "
+            "documentation of the format)");
+  EXPECT_EQ(problems_of(std::string(kMinimal) + "[[model]]\ngain = 1\n"),
+            "exp.toml:5: model: expected a table, got an array (a table: [model] or model = { ... })");
+  EXPECT_EQ(problems_of("name = \"m\"\nseed = 1.5\n[[policies]]\nname = \"p\"\n"),
+            "exp.toml:2: seed: expected an integer, got a number (an integer in [0, 9223372036854775807])");
+  EXPECT_EQ(problems_of("name = \"a/b\"\nseed = 1\n[[policies]]\nname = \"p\"\n"),
+            "exp.toml:1: name: \"a/b\" cannot be used in a file name (a non-empty name without /, \\ or NUL "
+            "characters, not . or ..)");
+  EXPECT_EQ(problems_of("name = \"a\\u0000b\"\nseed = 1\n[[policies]]\nname = \"p\"\n"),
+            "exp.toml:1: name: \"a\\0b\" cannot be used in a file name (a non-empty name without /, \\ or NUL "
+            "characters, not . or ..)");
+  EXPECT_EQ(problems_of("name = \"\"\nseed = 1\n[[policies]]\nname = \"p\"\n"),
+            "exp.toml:1: name: the name is empty (a non-empty name without /, \\ or NUL characters, not . or ..)");
+  EXPECT_EQ(problems_of("name = \"m\"\nseed = 1\nsegments = []\n[[policies]]\nname = \"p\"\n"),
+            "exp.toml:3: segments: no segments (at least one [[segments]] table, or no segments key for one "
+            "default segment)");
+  EXPECT_EQ(problems_of(std::string(kMinimal) + "[[segments]]\nshare = 2\n"),
+            "exp.toml:5: segments[0].name: missing required key (a string)");
+  EXPECT_EQ(problems_of(std::string(kMinimal) + "[[segments]]\nname = \"s\"\n[[segments]]\nname = \"s\"\n"),
+            "exp.toml:8: segments[1].name: duplicate name \"s\" (first used on line 6) (unique names)");
+  EXPECT_EQ(problems_of(std::string(kMinimal) + "[[segments]]\nname = \"s\"\nsatisfaction_mean = 1\n"),
+            "exp.toml:7: segments.s.satisfaction_mean: value 1 is out of range (a number in (0, 1))");
+  EXPECT_EQ(problems_of(std::string(kMinimal) + "[model]\njustice_weights = { distributive = 0, interactional = 0, "
+                                                "procedural = 0 }\ncause_loss = { produce = 1 }\n"),
+            "exp.toml:6: model.justice_weights: the weights sum to 0 (non-negative weights with a positive sum)\n"
+            "exp.toml:7: model.cause_loss.produce: unknown key 'produce' (did you mean 'product'?) (known keys: "
+            "product staff process customer)");
+  EXPECT_EQ(problems_of(std::string(kMinimal) + "[model]\nchurn_satisfaction = 101\ndiscount_rate_annual = -1\n"),
+            "exp.toml:6: model.churn_satisfaction: value 101 is out of range (a number in [-100, 100])\n"
+            "exp.toml:7: model.discount_rate_annual: value -1 is out of range (a number in (-1, 100])");
+  EXPECT_EQ(problems_of(std::string(kMinimal) + "[wom]\nsilent = inf\ndeterrence = 1\n"),
+            "exp.toml:6: wom.silent: value inf is not a usable number (a number >= 0, finite, at most 1e12 in size)\n"
+            "exp.toml:7: wom.deterrence: value 1 is out of range (a number in [0, 1))");
+  EXPECT_EQ(problems_of(std::string(kMinimal) + "compensation = 2e6\nfirst_contact_resolution = 0\n"),
+            "exp.toml:5: policies.p.compensation: value 2e+06 is out of range (a number in [0, 1e+06])\n"
+            "exp.toml:6: policies.p.first_contact_resolution: value 0 is out of range (a number in (0, 1])");
+  EXPECT_EQ(problems_of(std::string(kMinimal) + "[population]\ncustomers = 0\ninitial_tenure_max = 0\n"),
+            "exp.toml:6: population.customers: value 0 is out of range (an integer in [1, 2147483647])\n"
+            "exp.toml:7: population.initial_tenure_max: value 0 is out of range (an integer in [1, 1200])");
+  EXPECT_EQ(problems_of(std::string(kMinimal) + "[output]\npath = 5\n"),
+            "exp.toml:6: output.path: expected a string, got an integer (a string)");
+  const auto huge = problems_of(std::string(kMinimal) + "[population]\ncustomers = 9223372036854775808\n");
+  EXPECT_EQ(huge.rfind("exp.toml:6: not valid TOML: ", 0), 0u) << huge;
+}
+
+TEST(Experiment, OutputPathIsRelativeToTheExperimentFolder) {
+  const std::string text = "name = \"m\"\nseed = 1\n[[policies]]\nname = \"p\"\n[output]\npath = \"out/../r/x.h5\"\n";
+  EXPECT_EQ(parse_experiment(text, "a/b/exp.toml").output_path, std::filesystem::path("a/b/r/x.h5"));
+  EXPECT_EQ(parse_experiment(text, "exp.toml").output_path, std::filesystem::path("r/x.h5"));
+  EXPECT_EQ(parse_experiment(kMinimal, "/data/exp.toml").output_path, std::filesystem::path("/data/results/m.h5"));
+}
+
+TEST(Experiment, LoadKeepsTheExactTextAndResolvesAgainstTheFile) {
+  const auto dir = std::filesystem::temp_directory_path() / ("loyalsim-exp-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir / "sub");
+  const std::string text = "# comment kept\r\nname = \"caf\xc3\xa9\"\nseed = 18\n[[policies]]\nname = \"p\"\n";
+  std::ofstream(dir / "sub/exp.toml", std::ios::binary) << text;
+  const auto e = loyalsim::app::load_experiment(dir / "sub/exp.toml");
+  EXPECT_EQ(e.toml_text, text);
+  EXPECT_EQ(e.name, "caf\xc3\xa9");
+  EXPECT_EQ(e.source, dir / "sub/exp.toml");
+  EXPECT_EQ(e.output_path, dir / "sub/results/caf\xc3\xa9.h5");
+
+  std::ofstream(dir / "latin1.toml", std::ios::binary) << "name = \"m\"\nseed = 1\n# caf\xe9\n";
+  try {
+    loyalsim::app::load_experiment(dir / "latin1.toml");
+    ADD_FAILURE();
+  } catch (const InputError& err) {
+    EXPECT_EQ(std::string(err.what()),
+              (dir / "latin1.toml").string() + ":3: the file is not valid UTF-8 text (save it as UTF-8)");
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// The generic reader helpers, independent of the experiment format.
+TEST(Config, Helpers) {
+  namespace config = loyalsim::engine::config;
+  EXPECT_EQ(config::edit_distance("gian", "gain"), 2u);
+  EXPECT_EQ(config::edit_distance("", "abc"), 3u);
+  EXPECT_EQ(config::suggest("gian", {"gain", "margin", "rewire"}), std::optional<std::string>("gain"));
+  EXPECT_EQ(config::suggest("colour", {"gain", "margin"}), std::nullopt);
+  EXPECT_EQ(config::first_invalid_utf8_line("ok\n\xe2\x82\xac\n"), std::nullopt);
+  EXPECT_EQ(config::first_invalid_utf8_line("a\nb\n\xc0\xaf\n"), std::optional<std::int64_t>(3));  // overlong
+  EXPECT_EQ(config::first_invalid_utf8_line("\xed\xa0\x80"), std::optional<std::int64_t>(1));      // surrogate
+  EXPECT_EQ(config::first_invalid_utf8_line("x\n\xe2\x82"), std::optional<std::int64_t>(2));        // truncated
+
+  config::Reader r("c.toml");
+  const auto doc = r.parse("flag = true\nother = 1\nname = \"x\"\n");
+  ASSERT_TRUE(doc);
+  bool flag = false, other = false;
+  EXPECT_TRUE(r.boolean(*doc, "flag", "flag", flag));
+  EXPECT_TRUE(flag);
+  EXPECT_FALSE(r.boolean(*doc, "other", "other", other));
+  EXPECT_FALSE(r.boolean(*doc, "absent", "absent", other));
+  int choice = -1;
+  EXPECT_TRUE(r.choice(*doc, "name", "name", choice, {"w", "x"}));
+  EXPECT_EQ(choice, 1);
+  ASSERT_EQ(r.problems().size(), 1u);
+  EXPECT_EQ(r.problems()[0].str(), "c.toml:2: other: expected a boolean, got an integer (true or false)");
 }
