@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "engine/errors.hpp"
 
@@ -35,7 +36,30 @@ ThreadPlan plan_threads(int threads, std::uint64_t nodes, std::uint32_t replicat
 }
 
 std::uint64_t progress_units(const Experiment& e) {
-  return static_cast<std::uint64_t>(e.replications) * e.scenario.policies.size() * e.scenario.horizon_months;
+  return e.points() * e.replications * e.scenario.policies.size() * e.scenario.horizon_months;
+}
+
+RunEstimate estimate_run(const Experiment& e, const ThreadPlan& plan, int threads) {
+  // Reference speed: node-months per second per thread of the main job's
+  // population on the development machine (docs/performance.md), with the
+  // measured 2-thread efficiency. The progress line refines it as it runs.
+  constexpr double kNodeMonthsPerThreadSecond = 1.8e7, kParallelEfficiency = 0.9;
+  const auto& sc = e.scenario;
+  const double nodes = static_cast<double>(sc.population.customers + sc.population.prospects);
+  RunEstimate est;
+  est.runs = e.points() * e.replications * sc.policies.size();
+  est.node_months = static_cast<double>(est.runs) * nodes * sc.horizon_months;
+  est.seconds = est.node_months / (kNodeMonthsPerThreadSecond * threads * (threads > 1 ? kParallelEfficiency : 1.0));
+  // In flight: each unit holds its network (offsets, degrees and ties) and one run's state.
+  const double network = nodes * (8.0 + 4.0 + 4.0 * (sc.wom.strong_ties + sc.wom.weak_ties));
+  const double in_flight = plan.concurrent * (network + static_cast<double>(srp1::run_state_bytes(sc)));
+  // Held until written: every run's series and fact cells; writing adds one metric over all runs.
+  const double per_run = static_cast<double>(srp1::kMetricCount) * (sc.horizon_months + 1.0) * sizeof(double) +
+                         2.0 * srp1::kFactCells * sizeof(std::int64_t);
+  est.results_bytes = static_cast<double>(est.runs) * per_run * 1.3;  // raw + summaries over replications
+  est.peak_bytes = in_flight + static_cast<double>(est.runs) * per_run +
+                   static_cast<double>(est.runs) * (sc.horizon_months + 1.0) * sizeof(double);
+  return est;
 }
 
 std::vector<std::byte> encode_replication(const std::vector<srp1::RunResult>& runs) {
@@ -74,67 +98,146 @@ std::vector<srp1::RunResult> decode_replication(const std::vector<std::byte>& by
   return runs;
 }
 
-Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {
-  const srp1::Scenario& sc = e.scenario;
-  Ensemble ens;
-  ens.policies = static_cast<std::uint32_t>(sc.policies.size());
-  ens.replications = e.replications;
-  ens.runs.resize(static_cast<std::size_t>(ens.policies) * ens.replications);
-  const std::uint64_t months_per_rep = static_cast<std::uint64_t>(ens.policies) * sc.horizon_months;
+std::vector<srp1::RunResult> run_unit(const Experiment& e, std::uint64_t unit, int threads,
+                                      const std::function<void()>& on_month) {
+  const std::uint64_t point = unit / e.replications;
+  const auto rep = static_cast<std::uint32_t>(unit % e.replications);
+  const srp1::Scenario sc = e.scenario_at(point);
+  const engine::TieGraph network = srp1::build_network(sc, e.seed, rep, threads);
+  std::vector<srp1::RunResult> runs;
+  runs.reserve(sc.policies.size());
+  for (std::size_t p = 0; p < sc.policies.size(); ++p)
+    runs.push_back(srp1::simulate(sc, p, e.seed, rep, network, threads, on_month));
+  return runs;
+}
 
-  auto place = [&ens](std::uint32_t rep, std::vector<srp1::RunResult>&& runs) {
-    for (std::uint32_t p = 0; p < ens.policies; ++p)
-      ens.runs[static_cast<std::size_t>(p) * ens.replications + rep] = std::move(runs[p]);
+Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {
+  const std::uint32_t R = e.replications;
+  Ensemble ens;
+  ens.points = e.points();
+  ens.policies = static_cast<std::uint32_t>(e.scenario.policies.size());
+  ens.replications = R;
+  ens.runs.resize(ens.points * ens.policies * R);
+  const std::uint32_t T = e.scenario.horizon_months;
+  const std::uint64_t months_per_unit = static_cast<std::uint64_t>(ens.policies) * T;
+  const std::uint64_t units = ens.points * R;
+
+  // Bookkeeping shared by the workers, under one mutex: placing a unit's runs
+  // and counting a point's finished replications take microseconds.
+  std::mutex mutex;
+  std::vector<std::uint32_t> reps_done(ens.points, 0);
+  auto place = [&](std::uint64_t unit, std::vector<srp1::RunResult>&& runs) {
+    const std::uint64_t point = unit / R, rep = unit % R;
+    for (std::uint32_t p = 0; p < ens.policies; ++p) ens.runs[(point * ens.policies + p) * R + rep] = std::move(runs[p]);
+    if (++reps_done[point] == R) ens.done_points.insert(std::upper_bound(ens.done_points.begin(), ens.done_points.end(), point), point);
+    return reps_done[point] == R;
   };
 
-  // Replications already finished by an earlier, interrupted run.
-  std::vector<std::uint32_t> todo;
-  for (std::uint32_t rep = 0; rep < e.replications; ++rep) {
+  // Units already finished by an earlier, interrupted run.
+  std::vector<std::uint64_t> todo;
+  for (std::uint64_t u = 0; u < units; ++u) {
     std::optional<std::vector<std::byte>> saved;
-    if (opt.store) saved = opt.store->load(rep);
+    if (opt.store) saved = opt.store->load(u);
     if (saved) {
-      place(rep, decode_replication(*saved, ens.policies, sc.horizon_months));
-      if (opt.progress) opt.progress->advance(months_per_rep);
+      place(u, decode_replication(*saved, ens.policies, T));
+      if (opt.progress) opt.progress->advance(months_per_unit);
     } else {
-      todo.push_back(rep);
+      todo.push_back(u);
     }
   }
 
-  const ThreadPlan plan = plan_threads(opt.threads, sc.population.customers + sc.population.prospects,
-                                       static_cast<std::uint32_t>(std::max<std::size_t>(1, todo.size())));
-  std::atomic<std::uint32_t> saved_count{static_cast<std::uint32_t>(e.replications - todo.size())};
+  const ThreadPlan plan = plan_threads(opt.threads, e.scenario.population.customers + e.scenario.population.prospects,
+                                       static_cast<std::uint32_t>(std::clamp<std::uint64_t>(todo.size(), 1, 1u << 30)));
+  std::atomic<std::uint64_t> saved_count{units - todo.size()};
   std::atomic<bool> interrupted{false};
-  std::mutex place_mutex;
+  std::mutex publish_mutex;  // one on_point_done call at a time; others skip theirs
 
+  // Units are handed out in id order, to local workers and remote ones alike,
+  // so points finish in order.
+  std::atomic<std::size_t> next{0};
+  auto take = [&]() -> std::optional<std::uint64_t> {
+    if (interrupted.load()) return std::nullopt;
+    const std::size_t i = next++;
+    return i < todo.size() ? std::optional(todo[i]) : std::nullopt;
+  };
+  // A finished unit, from here or elsewhere: saved, placed, maybe published.
+  auto finish = [&](std::uint64_t unit, std::vector<srp1::RunResult>&& runs) {
+    if (opt.store) opt.store->save(unit, encode_replication(runs));
+    ++saved_count;
+    bool point_done = false;
+    {
+      const std::lock_guard lock(mutex);
+      point_done = place(unit, std::move(runs));
+    }
+    if (point_done && opt.on_point_done) {
+      std::unique_lock publishing(publish_mutex, std::try_to_lock);
+      if (publishing.owns_lock()) {
+        std::vector<std::uint64_t> done;  // the finished points, as of now
+        {
+          const std::lock_guard lock(mutex);
+          done = ens.done_points;
+        }
+        // Runs of finished points are never written again: reading them needs no lock.
+        opt.on_point_done(ens, done);
+      }
+    }
+  };
   auto on_month = [&] {
     if (opt.progress) opt.progress->advance();
     if (opt.should_stop && opt.should_stop()) throw Interrupt{};
   };
-  auto run_replication = [&](std::uint32_t rep) {
-    if (interrupted.load()) return;
-    try {
-      const engine::TieGraph network = srp1::build_network(sc, e.seed, rep, plan.per_run);
-      std::vector<srp1::RunResult> runs;
-      runs.reserve(ens.policies);
-      for (std::uint32_t p = 0; p < ens.policies; ++p)
-        runs.push_back(srp1::simulate(sc, p, e.seed, rep, network, plan.per_run, on_month));
-      if (opt.store) opt.store->save(rep, encode_replication(runs));
-      ++saved_count;
-      const std::lock_guard lock(place_mutex);
-      place(rep, std::move(runs));
-    } catch (const Interrupt&) {
-      interrupted = true;
+  auto local_worker = [&] {
+    while (const auto unit = take()) {
+      try {
+        finish(*unit, run_unit(e, *unit, plan.per_run, on_month));
+      } catch (const Interrupt&) {
+        interrupted = true;
+      }
     }
   };
 
   // One arena holds the budget: `concurrent` workers, none beyond it.
   tbb::task_arena arena(plan.concurrent);
-  arena.execute([&] {
-    tbb::task_group group;
-    for (const std::uint32_t rep : todo) group.run([&, rep] { run_replication(rep); });
-    group.wait();
-  });
-  if (interrupted) throw Interrupted{saved_count.load()};
+  auto run_local = [&] {
+    arena.execute([&] {
+      tbb::task_group group;
+      for (int w = 0; w < plan.concurrent; ++w) group.run(local_worker);
+      group.wait();
+    });
+  };
+  if (opt.remote) {
+    // Other processes take units from the same queue; this thread serves them
+    // while the local workers run beside it.
+    std::exception_ptr local_error;
+    std::thread local([&] {
+      try {
+        run_local();
+      } catch (...) {
+        local_error = std::current_exception();
+        interrupted = true;
+      }
+    });
+    try {
+      opt.remote->serve(take,
+                        [&](std::uint64_t unit, const std::vector<std::byte>& bytes) {
+                          finish(unit, decode_replication(bytes, ens.policies, T));
+                          if (opt.progress) opt.progress->advance(months_per_unit);
+                        },
+                        [&] {
+                          if (opt.should_stop && opt.should_stop()) interrupted = true;
+                          return interrupted.load();
+                        });
+    } catch (...) {
+      interrupted = true;
+      local.join();
+      throw;
+    }
+    local.join();
+    if (local_error) std::rethrow_exception(local_error);
+  } else {
+    run_local();
+  }
+  if (interrupted) throw Interrupted{saved_count.load(), std::move(ens)};
   return ens;
 }
 

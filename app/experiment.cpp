@@ -1,6 +1,11 @@
 #include "app/experiment.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cerrno>
+#include <cmath>
+#include <functional>
+#include <tuple>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -8,6 +13,7 @@
 #include <set>
 
 #include "engine/config.hpp"
+#include "engine/designs.hpp"
 
 namespace loyalsim::app {
 
@@ -182,6 +188,309 @@ std::vector<T> read_named_entries(Reader& r, const toml::array& entries, const c
   return out;
 }
 
+// ---- [sweep] ----
+
+// What a sweep path can name: a real number with its range, an even integer
+// (tie counts), or one of a set of names; and how to set it in a scenario.
+struct SweepTarget {
+  enum Type { real, even_integer, choice } type = real;
+  Range range;
+  std::vector<std::string> choices;
+  std::function<void(srp1::Scenario&, double)> apply;
+};
+
+// Every parameter of this experiment a sweep may name, by path. Built from
+// the same field tables as the loader, so the two cannot disagree.
+std::map<std::string, SweepTarget> sweep_targets(const srp1::Scenario& sc) {
+  std::map<std::string, SweepTarget> out;
+  auto real = [&](std::string path, Range range, std::function<void(srp1::Scenario&, double)> apply) {
+    out[std::move(path)] = {SweepTarget::real, range, {}, std::move(apply)};
+  };
+  for (const auto& f : kModelFields)
+    real("model." + std::string(f.key), f.range, [m = f.field](srp1::Scenario& s, double v) { s.model.*m = v; });
+  real("model.discount_rate_annual", {-1, 100, true, false},
+       [](srp1::Scenario& s, double v) { s.model.discount_rate_annual = v; });
+  for (int c = 0; c < srp1::kCauses; ++c) {
+    const std::string cause = srp1::kCauseNames[c];
+    real("model.cause_share." + cause, at_least(0), [c](srp1::Scenario& s, double v) { s.model.cause_share[c] = v; });
+    real("model.cause_loss." + cause, at_least(0), [c](srp1::Scenario& s, double v) { s.model.cause_loss[c] = v; });
+  }
+  for (auto [key, field] : {std::pair{"distributive", &srp1::JusticeWeights::distributive},
+                            std::pair{"interactional", &srp1::JusticeWeights::interactional},
+                            std::pair{"procedural", &srp1::JusticeWeights::procedural}})
+    real(std::string("model.justice_weights.") + key, at_least(0),
+         [f = field](srp1::Scenario& s, double v) { s.model.justice_weights.*f = v; });
+  for (auto [key, field] : {std::pair{"apology", &srp1::InteractionalWeights::apology},
+                            std::pair{"empathy", &srp1::InteractionalWeights::empathy},
+                            std::pair{"explanation", &srp1::InteractionalWeights::explanation},
+                            std::pair{"follow_up", &srp1::InteractionalWeights::follow_up},
+                            std::pair{"gesture", &srp1::InteractionalWeights::gesture}})
+    real(std::string("model.interactional_weights.") + key, at_least(0),
+         [f = field](srp1::Scenario& s, double v) { s.model.interactional_weights.*f = v; });
+  out["model.paradox_scope"] = {SweepTarget::choice, {}, {srp1::kParadoxScopeNames.begin(), srp1::kParadoxScopeNames.end()},
+                                [](srp1::Scenario& s, double v) { s.model.paradox_scope = static_cast<srp1::ParadoxScope>(v); }};
+  for (const auto& f : kWomFields)
+    real("wom." + std::string(f.key), f.range, [m = f.field](srp1::Scenario& s, double v) { s.wom.*m = v; });
+  for (auto [key, field] : {std::pair{"strong_ties", &srp1::WomParams::strong_ties},
+                            std::pair{"weak_ties", &srp1::WomParams::weak_ties}})
+    out[std::string("wom.") + key] = {SweepTarget::even_integer, closed(0, 64), {},
+                                      [f = field](srp1::Scenario& s, double v) { s.wom.*f = static_cast<std::uint32_t>(v); }};
+  for (std::size_t i = 0; i < sc.segments.size(); ++i)
+    for (const auto& f : kSegmentFields)
+      real("segments." + sc.segments[i].name + "." + std::string(f.key), f.range,
+           [i, m = f.field](srp1::Scenario& s, double v) { s.segments[i].*m = v; });
+  for (std::size_t i = 0; i < sc.policies.size(); ++i)
+    for (const auto& f : kPolicyFields)
+      real("policies." + sc.policies[i].name + "." + std::string(f.key), f.range,
+           [i, m = f.field](srp1::Scenario& s, double v) { s.policies[i].*m = v; });
+  return out;
+}
+
+// Reads one [sweep.parameters] entry into `p`; false (with problems) if it is unusable.
+bool read_sweep_parameter(Reader& r, const toml::node& spec, const SweepTarget& target, SweepParameter& p) {
+  const std::string& path = p.path;
+  const std::string key = "sweep.parameters.\"" + path + "\"";
+  const std::string allowed_real = target.range.describe();
+  const std::string kForms = "[low, high], { range = [low, high], scale = \"log\" } or { values = [...] }";
+  auto numbers = [&](const toml::array& a, std::vector<double>& out) {
+    for (const auto& n : a) {
+      const auto v = n.value<double>();
+      if (!n.is_number() || !v) {
+        r.problem(&n, key, "expected a number, got " + engine::config::type_name(n), allowed_real);
+        return false;
+      }
+      out.push_back(*v);
+    }
+    return true;
+  };
+  auto check_value = [&](const toml::node& where, double v) {
+    if (target.type == SweepTarget::even_integer) {
+      if (v != std::floor(v) || static_cast<std::int64_t>(v) % 2 != 0 || !target.range.contains(v)) {
+        r.problem(&where, key, "value " + engine::config::format_number(v) + " is not allowed", "even integers in [0, 64]");
+        return false;
+      }
+    } else if (!std::isfinite(v) || std::abs(v) > 1e12) {
+      r.problem(&where, key, "value " + engine::config::format_number(v) + " is not a usable number",
+                allowed_real + ", finite, at most 1e12 in size");
+      return false;
+    } else if (!target.range.contains(v)) {
+      r.problem(&where, key, "value " + engine::config::format_number(v) + " is out of range", allowed_real);
+      return false;
+    }
+    return true;
+  };
+  auto read_choices = [&](const toml::array& a) {
+    std::set<std::string> seen;
+    for (const auto& n : a) {
+      const auto* s = n.as_string();
+      std::string allowed;
+      for (const auto& c : target.choices) allowed += (allowed.empty() ? "" : ", ") + c;
+      if (!s) {
+        r.problem(&n, key, "expected a name, got " + engine::config::type_name(n), "one of " + allowed);
+        return false;
+      }
+      const auto it = std::find(target.choices.begin(), target.choices.end(), s->get());
+      if (it == target.choices.end()) {
+        r.problem(&n, key, "unknown choice \"" + s->get() + "\"", "one of " + allowed);
+        return false;
+      }
+      if (!seen.insert(s->get()).second) {
+        r.problem(&n, key, "\"" + s->get() + "\" is listed twice", "each choice once");
+        return false;
+      }
+      p.choices.push_back(s->get());
+    }
+    p.kind = SweepKind::choices;
+    return !p.choices.empty() || (r.problem(&spec, key, "no choices", "a list of at least one name"), false);
+  };
+  auto read_range = [&](const toml::array& a, bool log) {
+    std::vector<double> lh;
+    if (!numbers(a, lh)) return false;
+    if (lh.size() != 2 || !(lh[0] < lh[1])) {
+      r.problem(&a, key, "a range needs two numbers, low < high", kForms);
+      return false;
+    }
+    if (!check_value(*a.get(0), lh[0]) || !check_value(*a.get(1), lh[1])) return false;
+    if (log && !(lh[0] > 0)) {
+      r.problem(&a, key, "a log range must be positive", "0 < low < high");
+      return false;
+    }
+    p.low = lh[0], p.high = lh[1];
+    p.kind = log ? SweepKind::log_range : SweepKind::range;
+    if (target.type == SweepTarget::even_integer) {  // a range of tie counts: every even count in it
+      p.kind = SweepKind::values;
+      for (double v = lh[0]; v <= lh[1]; v += 2) p.values.push_back(v);
+    }
+    return true;
+  };
+  auto read_values = [&](const toml::array& a) {
+    std::set<double> seen;
+    if (!numbers(a, p.values)) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (!check_value(*a.get(i), p.values[i])) return false;
+      if (!seen.insert(p.values[i]).second) {
+        r.problem(a.get(i), key, "value " + engine::config::format_number(p.values[i]) + " is listed twice", "distinct values");
+        return false;
+      }
+    }
+    p.kind = SweepKind::values;
+    return !p.values.empty() || (r.problem(&spec, key, "no values", "a list of at least one number"), false);
+  };
+
+  p.integer = target.type == SweepTarget::even_integer;
+  p.apply = target.apply;
+  if (target.type == SweepTarget::choice) {
+    std::string allowed;
+    for (const auto& c : target.choices) allowed += (allowed.empty() ? "[\"" : "\", \"") + c;
+    allowed += "\"] or a part of that list";
+    const toml::array* list = spec.as_array();
+    if (const auto* t = spec.as_table(); t && t->get("values") && t->get("values")->is_array()) {
+      r.only_keys(*t, key, {"values"});
+      list = t->get("values")->as_array();
+    }
+    if (list) {
+      if (!read_choices(*list)) return false;
+      // The point's value is an index into the listed choices; the target takes its own index.
+      std::vector<double> own;
+      for (const auto& c : p.choices)
+        own.push_back(static_cast<double>(std::find(target.choices.begin(), target.choices.end(), c) - target.choices.begin()));
+      p.apply = [own, set = target.apply](srp1::Scenario& sc, double listed) { set(sc, own[static_cast<std::size_t>(listed)]); };
+      return true;
+    }
+    r.problem(&spec, key, "expected a list of choices, got " + engine::config::type_name(spec), allowed);
+    return false;
+  }
+  if (const auto* a = spec.as_array()) {
+    if (!a->empty() && a->get(0)->is_string()) {
+      r.problem(&spec, key, "a list of names, but " + path + " is a number", kForms);
+      return false;
+    }
+    return read_range(*a, false);
+  }
+  if (const auto* t = spec.as_table()) {
+    r.only_keys(*t, key, {"range", "scale", "values"});
+    const bool has_range = t->get("range"), has_values = t->get("values");
+    if (has_range == has_values) {
+      r.problem(&spec, key, has_range ? "both range and values" : "neither range nor values", kForms);
+      return false;
+    }
+    int scale = 0;
+    r.choice(*t, "scale", key + ".scale", scale, {"linear", "log"});
+    const toml::node* list = t->get(has_range ? "range" : "values");
+    if (!list->is_array()) {
+      r.problem(list, key, "expected an array, got " + engine::config::type_name(*list), kForms);
+      return false;
+    }
+    if (has_values && t->get("scale")) r.problem(t->get("scale"), key + ".scale", "scale applies to ranges only", kForms);
+    return has_range ? read_range(*list->as_array(), scale == 1) : read_values(*list->as_array());
+  }
+  r.problem(&spec, key, "expected a range or a list, got " + engine::config::type_name(spec), kForms);
+  return false;
+}
+
+// A weight group that needs a positive sum (model.cause_share, justice and
+// interactional weights) can reach 0 only through a sweep: checked per point.
+std::optional<std::string> zero_weight_group(const srp1::Scenario& sc) {
+  const auto& m = sc.model;
+  double cause = 0;
+  for (const double w : m.cause_share) cause += w;
+  const auto& jw = m.justice_weights;
+  const auto& iw = m.interactional_weights;
+  if (!(cause > 0)) return "model.cause_share";
+  if (!(jw.distributive + jw.interactional + jw.procedural > 0)) return "model.justice_weights";
+  if (!(iw.apology + iw.empathy + iw.explanation + iw.follow_up + iw.gesture > 0)) return "model.interactional_weights";
+  return std::nullopt;
+}
+
+constexpr std::uint64_t kMaxSweepPoints = 1'000'000;
+
+void read_sweep(Reader& r, const toml::table& t, Experiment& e) {
+  Sweep& s = e.sweep;
+  r.only_keys(t, "sweep", {"design", "points", "levels", "parameters"});
+  int design = 0;
+  if (!t.get("design")) r.problem(&t, "sweep.design", "missing", "\"grid\", \"random\", \"lhs\" or \"sobol\"");
+  if (!r.choice(t, "design", "sweep.design", design, {"grid", "random", "lhs", "sobol"})) return;
+  s.design = static_cast<SweepDesign>(design + 1);
+
+  std::int64_t v = 0;
+  if (s.design == SweepDesign::grid) {
+    if (t.get("points"))
+      r.problem(t.get("points"), "sweep.points", "a grid has as many points as its levels make",
+                "no points for a grid; set levels (for ranges) instead");
+    v = s.levels;
+    if (r.integer(t, "levels", "sweep.levels", v, 2, 1000)) s.levels = static_cast<std::uint32_t>(v);
+  } else {
+    if (t.get("levels")) r.problem(t.get("levels"), "sweep.levels", "levels apply to grids only", "remove levels, or design = \"grid\"");
+    if (r.integer(t, "points", "sweep.points", v, 1, kMaxSweepPoints, true)) {
+      s.base_points = static_cast<std::uint32_t>(v);
+      if (s.design == SweepDesign::sobol && (v < 2 || (v & (v - 1)) != 0))
+        r.problem(t.get("points"), "sweep.points", "sobol needs a power of two, got " + std::to_string(v),
+                  "2, 4, 8, ..., e.g. " + std::to_string(std::bit_ceil(static_cast<std::uint64_t>(std::max<std::int64_t>(v, 2)))));
+    }
+  }
+
+  const toml::table* params = r.table(t, "parameters", "sweep.parameters");
+  if (!params || params->empty()) {
+    if (!t.get("parameters") || (params && params->empty()))
+      r.problem(params ? static_cast<const toml::node*>(params) : &t, "sweep.parameters", "no parameters to sweep",
+                "a [sweep.parameters] table, e.g. \"model.gain\" = [0.2, 1.0]");
+    return;
+  }
+  // Parameters in file order (toml++ tables are sorted by key).
+  std::vector<std::pair<std::string, const toml::node*>> entries;
+  for (const auto& [key, node] : *params) entries.emplace_back(std::string(key.str()), &node);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const auto& pa = a.second->source().begin;
+    const auto& pb = b.second->source().begin;
+    return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
+  });
+
+  const auto targets = sweep_targets(e.scenario);
+  std::vector<std::string_view> known;
+  for (const auto& [path, target] : targets) known.push_back(path);
+  for (const auto& [path, node] : entries) {
+    const std::string where = "sweep.parameters.\"" + path + "\"";
+    const auto it = targets.find(path);
+    if (it == targets.end()) {
+      std::string what = "\"" + path + "\" names no parameter of this experiment";
+      if (const auto guess = engine::config::suggest(path, known)) what += " (did you mean \"" + *guess + "\"?)";
+      r.problem(node, where, what,
+                "model.KEY, wom.KEY, segments.NAME.KEY or policies.NAME.KEY of a real or choice parameter");
+      continue;
+    }
+    if (path.find_first_of(" \t") != std::string::npos) {
+      r.problem(node, where, "the path contains a space, which a results coordinate cannot have",
+                "rename the policy or segment without spaces to sweep it");
+      continue;
+    }
+    SweepParameter p;
+    p.path = path;
+    if (read_sweep_parameter(r, *node, it->second, p)) s.parameters.push_back(std::move(p));
+  }
+  if (s.design == SweepDesign::sobol && 2 * entries.size() > engine::design::kSobolMaxDims)
+    r.problem(params, "sweep.parameters", std::to_string(entries.size()) + " parameters",
+              "at most " + std::to_string(engine::design::kSobolMaxDims / 2) + " for a Sobol' design");
+  if (!r.ok()) return;
+
+  const std::uint64_t P = Sweep::points_of(s.design, s.base_points, s.levels, s.parameters);
+  if (P > kMaxSweepPoints) {
+    r.problem(&t, "sweep", "the design has " + std::to_string(P) + " points",
+              "at most " + std::to_string(kMaxSweepPoints) + " points; fewer levels, points or parameters");
+    return;
+  }
+  build_sweep_points(s, e.seed);
+  const bool sweeps_weights = std::any_of(s.parameters.begin(), s.parameters.end(), [](const SweepParameter& p) {
+    return p.path.rfind("model.cause_share.", 0) == 0 || p.path.rfind("model.justice_weights.", 0) == 0 ||
+           p.path.rfind("model.interactional_weights.", 0) == 0;
+  });
+  for (std::uint64_t pt = 0; sweeps_weights && pt < P; ++pt)
+    if (const auto group = zero_weight_group(s.scenario_at(e.scenario, pt))) {
+      r.problem(params, "sweep.parameters", "at point " + std::to_string(pt) + " the weights of " + *group + " sum to 0",
+                "ranges that keep a positive sum");
+      return;
+    }
+}
+
 }  // namespace
 
 Experiment parse_experiment(std::string_view text, const std::filesystem::path& source_name) {
@@ -304,11 +613,7 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   }
   e.output_path = (source_name.parent_path() / output).lexically_normal();
 
-  // [sweep] is part of the format (EXPERIMENT.md) but not implemented yet:
-  // refused at its line. Sweep points will be built from the parsed base
-  // experiment by replacing parameters named by the dotted paths used above.
-  if (const toml::node* sweep = root.get("sweep"))
-    r.problem(sweep, "sweep", "sweeps are not supported yet", "issue 4");
+  if (const toml::table* t = r.table(root, "sweep", "sweep")) read_sweep(r, *t, e);
 
   r.throw_if_problems();
   return e;

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "app/sweep.hpp"
 #include "models/srp1/parameters.hpp"
 
 namespace loyalsim::app {
@@ -24,6 +25,14 @@ struct Experiment {
   std::filesystem::path source;           // the experiment file as given
   std::filesystem::path output_path;      // [output].path resolved against the file's folder
   std::string toml_text;                  // the input text exactly as given
+  Sweep sweep;                            // [sweep]; design none for a plain experiment
+
+  // Number of points: 1 without a sweep.
+  [[nodiscard]] std::uint64_t points() const { return sweep.active() ? sweep.points() : 1; }
+  // The scenario of point k (the base scenario without a sweep).
+  [[nodiscard]] srp1::Scenario scenario_at(std::uint64_t point) const {
+    return sweep.active() ? sweep.scenario_at(scenario, point) : scenario;
+  }
 };
 
 // Parses and validates. Throws engine::InputError listing every problem as

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "engine/errors.hpp"
+#include "app/results.hpp"
 #include "engine/hdf5.hpp"
 #include "engine/statistics.hpp"
 
@@ -16,7 +17,7 @@ namespace {
 
 namespace h5 = engine::h5;
 
-// A metric's values as [policy][replication][month] (point 0).
+// A metric's values as [policy][replication][month] at one point (its position in the file).
 struct Cube {
   std::uint32_t policies, reps, months;  // months = T + 1
   std::vector<double> v;
@@ -25,13 +26,18 @@ struct Cube {
   }
 };
 
-Cube read_cube(const h5::File& f, const std::string& name) {
+Cube read_cube(const h5::File& f, const std::string& name, std::size_t point) {
   const auto shape = f.shape(name);
   if (shape.size() != 4)
     throw engine::RuntimeFailure("results file: '" + name + "' does not have dims (point, policy, replication, month)");
+  if (point >= shape[0])
+    throw engine::RuntimeFailure("results file has " + std::to_string(shape[0]) + " point(s); there is no point " +
+                                 std::to_string(point));
   Cube c{static_cast<std::uint32_t>(shape[1]), static_cast<std::uint32_t>(shape[2]),
-         static_cast<std::uint32_t>(shape[3]), f.read_doubles(name)};
-  c.v.resize(static_cast<std::size_t>(c.policies) * c.reps * c.months);  // point 0 only
+         static_cast<std::uint32_t>(shape[3]), {}};
+  const std::vector<double> all = f.read_doubles(name);
+  const std::size_t n = static_cast<std::size_t>(c.policies) * c.reps * c.months;
+  c.v.assign(all.begin() + static_cast<std::ptrdiff_t>(point * n), all.begin() + static_cast<std::ptrdiff_t>((point + 1) * n));
   return c;
 }
 
@@ -104,18 +110,28 @@ std::string cell(const engine::Interval& iv, const Scale& s, bool sign) {
 
 }  // namespace
 
-HorizonTable horizon_table(const std::filesystem::path& results) {
+HorizonTable horizon_table(const std::filesystem::path& results, std::size_t point) {
   h5::File f = h5::File::open_read(results);
   HorizonTable table;
   table.experiment = f.string_attribute("experiment_name");
+  if (f.has_attribute("sweep_design") && f.string_attribute("sweep_design") != "none") {
+    table.experiment += ", point " + std::to_string(f.read_int64("point").at(point));
+    for (const auto& name : sweep_parameters(f)) {
+      const auto kind = f.dataset_string_attribute(name, "sweep_kind");
+      std::ostringstream v;
+      if (kind == "choices") v << f.read_strings(name).at(point);
+      else v << std::setprecision(4) << f.read_doubles(name).at(point);
+      table.point_values += (table.point_values.empty() ? "" : ", ") + name + " = " + v.str();
+    }
+  }
   table.policies = f.read_strings("policy");
   const double customers = f.number_attribute("customers");
 
-  const Cube active = read_cube(f, "active");
+  const Cube active = read_cube(f, "active", point);
   table.month = active.months - 1;
   table.replications = active.reps;
-  auto sum_of = [&](const char* name) { return per_run(read_cube(f, name), true); };
-  auto retention = per_run(read_cube(f, "cohort_active"), false);
+  auto sum_of = [&](const char* name) { return per_run(read_cube(f, name, point), true); };
+  auto retention = per_run(read_cube(f, "cohort_active", point), false);
   for (auto& p : retention)
     for (double& x : p) x /= customers;
   const auto complaints = sum_of("complaints");
@@ -138,7 +154,8 @@ void print_table(const HorizonTable& t, std::ostream& out) {
   const std::size_t P = t.policies.size();
   out << t.experiment << ": month " << t.month << ", " << t.replications
       << " replications. Mean ± 95% CI half-width; Δ = paired difference to " << t.policies.front()
-      << ".\nMoney, WOM and shares are totals over months 1.." << t.month
+      << ".\n" << (t.point_values.empty() ? "" : "Point values: " + t.point_values + ".\n")
+      << "Money, WOM and shares are totals over months 1.." << t.month
       << "; shares are of all complaints; retention is of the initial customers.\n";
 
   // Cells first, so columns can be sized to fit.
@@ -201,6 +218,46 @@ void print_table(const HorizonTable& t, std::ostream& out) {
     }
     first = last;
   }
+}
+
+void print_sweep_summary(const std::filesystem::path& results, std::ostream& out) {
+  h5::File f = h5::File::open_read(results);
+  const auto params = sweep_parameters(f);
+  const auto points = static_cast<std::size_t>(f.shape("point")[0]);
+  const auto policies = f.read_strings("policy");
+  const auto total = static_cast<std::int64_t>(f.number_attribute("points_total"));
+  out << f.string_attribute("experiment_name") << ": " << f.string_attribute("sweep_design") << " sweep of "
+      << params.size() << " parameter(s), " << points << " of " << total << " points";
+  for (std::size_t i = 0; i < params.size(); ++i) out << (i ? ", " : " (") << params[i];
+  out << ")\n\nNet value (discounted, months 1..T, mean over replications) across points:\n";
+  // Per policy: min, median, max over points, and the point of the max.
+  const Cube probe = read_cube(f, "net_value", 0);
+  const std::vector<double> all = f.read_doubles("net_value");
+  const std::size_t per_point = static_cast<std::size_t>(probe.policies) * probe.reps * probe.months;
+  const auto point_ids = f.read_int64("point");
+  std::size_t width = 6;
+  for (const auto& p : policies) width = std::max(width, p.size());
+  char line[256];
+  std::snprintf(line, sizeof line, "  %-*s  %14s  %14s  %14s  %s\n", static_cast<int>(width), "policy", "min", "median",
+                "max", "best point");
+  out << line;
+  for (std::uint32_t p = 0; p < probe.policies; ++p) {
+    std::vector<std::pair<double, std::int64_t>> v;
+    for (std::size_t pt = 0; pt < points; ++pt) {
+      double s = 0;
+      for (std::uint32_t r = 0; r < probe.reps; ++r)
+        for (std::uint32_t t = 1; t < probe.months; ++t) s += all[pt * per_point + (p * probe.reps + r) * probe.months + t];
+      v.emplace_back(s / probe.reps, point_ids[pt]);
+    }
+    std::sort(v.begin(), v.end());
+    const Scale sc = scale_for("money", std::max(std::abs(v.front().first), std::abs(v.back().first)), INFINITY);
+    std::snprintf(line, sizeof line, "  %-*s  %14s  %14s  %14s  %lld\n", static_cast<int>(width), policies[p].c_str(),
+                  number(v.front().first, sc, false).c_str(), number(v[v.size() / 2].first, sc, false).c_str(),
+                  number(v.back().first, sc, false).c_str(), static_cast<long long>(v.back().second));
+    out << line;
+  }
+  out << "\nWhich parameters matter: loyalsim sensitivity " << results.string() << " --metric net_value\n"
+      << "One point in full:      loyalsim info " << results.string() << " --point K\n";
 }
 
 void print_provenance(const std::filesystem::path& results, std::ostream& out) {

@@ -24,6 +24,7 @@ struct HorizonTable {
   std::uint32_t month = 0;
   std::uint32_t replications = 0;
   std::vector<HorizonMeasure> measures;
+  std::string point_values;  // "model.gain = 0.6, ..." for a point of a sweep
 };
 
 // Reads the results file and builds the table at the horizon: active
@@ -31,7 +32,12 @@ struct HorizonTable {
 // net value and WOM summed over months 1..T; satisfied-recovery and paradox
 // shares of all complaints in months 1..T. Per replication, so intervals and
 // paired differences come out of the same values.
-HorizonTable horizon_table(const std::filesystem::path& results);
+// `point` is the point's position in the file (0 without a sweep).
+HorizonTable horizon_table(const std::filesystem::path& results, std::size_t point = 0);
+
+// A sweep at a glance: design, parameters, and each policy's net value
+// across points (min, median, max, best point).
+void print_sweep_summary(const std::filesystem::path& results, std::ostream& out);
 
 // Mean ± 95% CI half-width per policy, and the paired difference to the baseline.
 void print_table(const HorizonTable& table, std::ostream& out);

@@ -1,8 +1,11 @@
 // The results file (OUTPUT.md, docs/results-format.md): an ensemble and its
 // summaries written as a netCDF-4-compatible HDF5 file.
 //
-// Writing is all-or-nothing: the file is built as NAME.partial beside its
-// final name and renamed into place only when complete and flushed to disk.
+// Writing is all-or-nothing: a file is built as NAME.tmp beside its final
+// name and renamed into place only when complete and flushed to disk. While a
+// sweep runs, snapshots of its finished points are published the same way as
+// NAME.partial (complete = 0): readable at any moment, replaced as it grows,
+// removed when NAME itself is in place.
 #pragma once
 
 #include <filesystem>
@@ -10,6 +13,7 @@
 
 #include "app/ensemble.hpp"
 #include "app/experiment.hpp"
+#include "engine/hdf5.hpp"
 
 namespace loyalsim::app {
 
@@ -24,12 +28,20 @@ struct RunFacts {
   double wall_seconds = 0.0;
 };
 
-// The partial file's name for a results path.
+// The snapshot file's name for a results path: NAME.partial.
 std::filesystem::path partial_path(const std::filesystem::path& results);
+// The name a file is written under before it is published: NAME.tmp.
+std::filesystem::path temporary_path(const std::filesystem::path& target);
 
-// Writes the complete file to partial_path(path), then renames it to `path`.
+// Writes the given points of the ensemble (ascending; all of them for a
+// finished run, `complete`) to temporary_path(path), then renames it to `path`.
 void write_results(const std::filesystem::path& path, const Experiment& experiment, const Ensemble& ensemble,
-                   const RunFacts& facts);
+                   const RunFacts& facts, const std::vector<std::uint64_t>& points, bool complete);
+
+// Non-empty lines of a text (attributes that hold lists, one item per line).
+std::vector<std::string> split_lines(const std::string& text);
+// The swept parameters of a results file, in sweep order (none without a sweep).
+std::vector<std::string> sweep_parameters(const engine::h5::File& file);
 
 // The identity of an experiment's datasets: same fingerprint, same numbers.
 // Used to match a checkpoint to the run that may resume it.

@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
       std::printf("speed: threads %d (%d at once x %d each): %.2f s, %.1fM node-months/s, speed-up %.2fx "
                   "(check: active %.0f)\n",
                   threads, plan.concurrent, plan.per_run, s, rate / 1e6, rate / base_rate,
-                  ens.run(0, 0).at(srp1::kActive, sc.horizon_months));
+                  ens.run(0, 0, 0).at(srp1::kActive, sc.horizon_months));
     }
     std::fflush(stdout);
 

@@ -6,14 +6,12 @@
 
 namespace loyalsim::engine::config {
 
-namespace {
 std::string format_number(double x) {
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
   std::ostringstream o;
   o << x;
   return o.str();
 }
-}  // namespace
 
 bool Range::contains(double x) const {
   if (std::isnan(x)) return false;

@@ -81,6 +81,8 @@ class Reader {
   std::vector<Problem> problems_;
 };
 
+// A number as people write it in a message: 0.35, 1e+06, inf.
+std::string format_number(double x);
 // Line of a node in its file (0 when unknown).
 std::int64_t line_of(const toml::node* node);
 // "a string", "an integer", ...: a node's type for messages.

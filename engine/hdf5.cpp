@@ -171,6 +171,15 @@ void File::write(const std::string& name, const std::vector<Dimension>& dims, st
   write_raw(name, dims, H5T_NATIVE_INT64, H5T_STD_I64LE, data.data(), data.size(), chunk, attrs);
 }
 
+void File::write(const std::string& name, const std::vector<Dimension>& dims, const std::vector<std::string>& data,
+                 const std::vector<std::pair<std::string, std::string>>& attrs) {
+  std::vector<const char*> ptrs;
+  ptrs.reserve(data.size());
+  for (const auto& s : data) ptrs.push_back(s.c_str());
+  Handle type = utf8_string_type();
+  write_raw(name, dims, type.id(), type.id(), ptrs.data(), ptrs.size(), {}, attrs);
+}
+
 void File::set_attribute(const std::string& name, const std::string& value) {
   put_string_attribute(file_.id(), name, value);
 }
@@ -186,8 +195,10 @@ void File::set_attribute(const std::string& name, double value) {
 
 bool File::has_attribute(const std::string& name) const { return H5Aexists(file_.id(), name.c_str()) > 0; }
 
-std::string File::string_attribute(const std::string& name) const {
-  Handle attr(check(H5Aopen(file_.id(), name.c_str(), H5P_DEFAULT), "open attribute " + name));
+namespace {
+// A string attribute of any object (fixed or variable length).
+std::string read_string_attribute(hid_t loc, const std::string& name) {
+  Handle attr(check(H5Aopen(loc, name.c_str(), H5P_DEFAULT), "open attribute " + name));
   Handle ftype(check(H5Aget_type(attr.id()), "attribute type " + name));
   if (H5Tget_class(ftype.id()) != H5T_STRING) throw RuntimeFailure("attribute " + name + " is not a string");
   if (H5Tis_variable_str(ftype.id()) > 0) {
@@ -203,6 +214,15 @@ std::string File::string_attribute(const std::string& name) const {
   check_status(H5Aread(attr.id(), ftype.id(), s.data()), "read attribute " + name);
   s.resize(std::strlen(s.c_str()));
   return s;
+}
+}  // namespace
+
+std::string File::string_attribute(const std::string& name) const { return read_string_attribute(file_.id(), name); }
+
+std::string File::dataset_string_attribute(const std::string& dataset, const std::string& name) const {
+  Handle ds(check(H5Dopen2(file_.id(), dataset.c_str(), H5P_DEFAULT), "open dataset " + dataset));
+  if (H5Aexists(ds.id(), name.c_str()) <= 0) return "";
+  return read_string_attribute(ds.id(), name);
 }
 
 double File::number_attribute(const std::string& name) const {

@@ -73,6 +73,10 @@ class File {
   void write(const std::string& name, const std::vector<Dimension>& dims, std::span<const std::int64_t> data,
              const std::vector<hsize_t>& chunk, const std::vector<std::pair<std::string, std::string>>& attrs = {});
 
+  // A variable-length UTF-8 string variable (contiguous, uncompressed).
+  void write(const std::string& name, const std::vector<Dimension>& dims, const std::vector<std::string>& data,
+             const std::vector<std::pair<std::string, std::string>>& attrs = {});
+
   // Attributes on the root group.
   void set_attribute(const std::string& name, const std::string& value);
   void set_attribute(const std::string& name, std::int64_t value);
@@ -86,6 +90,8 @@ class File {
   // Exact for integer attributes beyond 2^53 (seeds).
   [[nodiscard]] std::uint64_t uint64_attribute(const std::string& name) const;
   [[nodiscard]] bool has_dataset(const std::string& name) const;
+  // A string attribute of a dataset; empty when absent.
+  [[nodiscard]] std::string dataset_string_attribute(const std::string& dataset, const std::string& name) const;
   [[nodiscard]] std::vector<hsize_t> shape(const std::string& name) const;
   [[nodiscard]] std::vector<double> read_doubles(const std::string& name) const;
   [[nodiscard]] std::vector<std::int64_t> read_int64(const std::string& name) const;

@@ -236,3 +236,85 @@ TEST_F(Cli, H5dumpReadsTheDimensionScales) {
   for (const char* scale : {"/point", "/policy", "/replication", "/month"})
     EXPECT_NE(dims.output.find(scale), std::string::npos) << scale << "\n" << dims.output;
 }
+
+namespace {
+// kExperiment with a grid over two parameters: 3 gains x 2 scopes = 6 points.
+constexpr const char* kGridSweep = R"(
+[sweep]
+design = "grid"
+levels = 3
+[sweep.parameters]
+"model.gain" = [0.2, 1.0]
+"model.paradox_scope" = ["none", "behavioural"]
+)";
+}  // namespace
+
+TEST_F(Cli, ASweepWritesItsPointsWithTheirCoordinatesAndSensitivityReadsThem) {
+  const auto sweep = dir_ / "sweep.toml";
+  std::ofstream(sweep) << kExperiment << kGridSweep;
+  const auto out = dir_ / "sweep.h5";
+  const auto r = run_cli("run " + sweep.string() + " -o " + out.string() + " --replications 2 --threads 2");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("grid sweep of 2 parameter(s), 6 points x 3 policies x 2 replications = 36 runs"),
+            std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("best point"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out.string() + ".partial"));
+  EXPECT_FALSE(fs::exists(out.string() + ".checkpoint"));
+
+  const File f = File::open_read(out);
+  EXPECT_EQ(f.shape("active"), (std::vector<hsize_t>{6, 3, 2, 15}));
+  EXPECT_EQ(f.read_doubles("model.gain"), (std::vector<double>{0.2, 0.2, 0.6, 0.6, 1.0, 1.0}));
+  EXPECT_EQ(f.read_strings("model.paradox_scope"),
+            (std::vector<std::string>{"none", "behavioural", "none", "behavioural", "none", "behavioural"}));
+  EXPECT_EQ(f.dataset_string_attribute("active", "coordinates"), "model.gain model.paradox_scope");
+  EXPECT_EQ(f.string_attribute("sweep_design"), "grid");
+  EXPECT_EQ(f.number_attribute("complete"), 1);
+  EXPECT_EQ(f.number_attribute("points_done"), 6);
+
+  const auto s = run_cli("sensitivity " + out.string() + " --policy fast --bootstrap 200");
+  ASSERT_EQ(s.code, 0) << s.output;
+  for (const char* text : {"SRC", "PRCC", "model.gain", "model.paradox_scope", "fast, month 14", "Monte Carlo noise"})
+    EXPECT_NE(s.output.find(text), std::string::npos) << text << "\n" << s.output;
+  const auto csv = run_cli("sensitivity " + out.string() + " --policy fast --month all --csv --bootstrap 50");
+  ASSERT_EQ(csv.code, 0) << csv.output;
+  // Header + months 1..14 x 2 parameters x 2 indices.
+  EXPECT_EQ(std::count(csv.output.begin(), csv.output.end(), '\n'), 1 + 14 * 2 * 2) << csv.output;
+
+  const auto point = run_cli("info " + out.string() + " --point 3");
+  ASSERT_EQ(point.code, 0) << point.output;
+  EXPECT_NE(point.output.find("model.gain = 0.6, model.paradox_scope = behavioural"), std::string::npos) << point.output;
+
+  const auto plain = dir_ / "plain.h5";
+  ASSERT_EQ(run_cli("run " + experiment_.string() + " -q -o " + plain.string() + " --replications 2").code, 0);
+  const auto none = run_cli("sensitivity " + plain.string());
+  EXPECT_EQ(none.code, 1);
+  EXPECT_NE(none.output.find("holds no sweep"), std::string::npos) << none.output;
+  const auto sobol = run_cli("sensitivity " + out.string() + " --method sobol");
+  EXPECT_EQ(sobol.code, 1);
+  EXPECT_NE(sobol.output.find("need a Saltelli design"), std::string::npos) << sobol.output;
+}
+
+TEST_F(Cli, ASweepThatCannotFitInMemoryIsRefusedWithTheNumbers) {
+  const auto sweep = dir_ / "huge.toml";
+  // 2^17 x 7 points x 3 policies x 100,000 replications: far beyond any machine's memory.
+  std::ofstream(sweep) << kExperiment << R"(
+[sweep]
+design = "sobol"
+points = 131072
+[sweep.parameters]
+"model.gain" = [0.2, 1.0]
+"model.relaxation" = [0.0, 0.1]
+"model.margin" = [0.1, 0.5]
+"model.churn_tenure" = [0.0, 0.2]
+"model.spike_decay" = [0.2, 0.8]
+)";
+  const auto out = dir_ / "huge.h5";
+  const auto r = run_cli("run " + sweep.string() + " -o " + out.string() + " --replications 100000");
+  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_NE(r.output.find("of memory and"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("nothing was run"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out.string() + ".checkpoint"));
+  const auto v = run_cli("validate " + sweep.string());
+  EXPECT_EQ(v.code, 0) << v.output;
+  EXPECT_NE(v.output.find("917504 points"), std::string::npos) << v.output;
+}

@@ -71,7 +71,7 @@ TEST(ThreadPlan, NeverExceedsTheBudget) {
 TEST(Ensemble, CheckpointRoundTripsAReplication) {
   const auto e = small_experiment();
   const auto ens = app::run_ensemble(e, {});
-  std::vector<srp1::RunResult> runs = {ens.run(0, 3), ens.run(1, 3)};
+  std::vector<srp1::RunResult> runs = {ens.run(0, 0, 3), ens.run(0, 1, 3)};
   const auto back = app::decode_replication(app::encode_replication(runs), 2, 8);
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[1].series, runs[1].series);
@@ -101,7 +101,7 @@ TEST(Ensemble, ResumedRunEqualsAnUnbrokenOne) {
       app::run_ensemble(e, opt);
       FAIL() << "the ensemble was not interrupted";
     } catch (const app::Interrupted& i) {
-      saved = i.replications_saved;
+      saved = i.units_saved;
     }
     EXPECT_EQ(store.count(), saved);
   }

@@ -127,7 +127,9 @@ TEST(Experiment, MessagesNameFileLineKeyWhatAndAllowed) {
             "exp.toml:6: model.paradox_scope: unknown value \"behavioral\" (did you mean \"behavioural\"?) (one of "
             "\"none\", \"satisfaction_only\", \"behavioural\")");
   EXPECT_EQ(problems_of(std::string(kMinimal) + "[sweep]\ndesign = \"lhs\"\n"),
-            "exp.toml:5: sweep: sweeps are not supported yet (issue 4)");
+            "exp.toml:5: sweep.points: missing required key (an integer in [1, 1000000])\n"
+            "exp.toml:5: sweep.parameters: no parameters to sweep (a [sweep.parameters] table, e.g. \"model.gain\" = "
+            "[0.2, 1.0])");
 }
 
 TEST(Experiment, RequiredKeysAndHugeNumbers) {
