@@ -322,7 +322,8 @@ int sensitivity_command(const std::string& path, app::SensitivityOptions options
 
 int main(int argc, char** argv) {
   CLI::App cli{"loyalsim: Monte Carlo customer loyalty under service failures and recoveries (SRP-1)"};
-  cli.set_version_flag("--version", std::string("loyalsim ") + engine::kEngineVersion);
+  cli.set_version_flag("--version", std::string("loyalsim ") + engine::kEngineVersion +
+                                        (distributed::available() ? " (with MPI)" : " (without MPI)"));
   cli.require_subcommand(1);
 
   RunArgs run;
