@@ -270,8 +270,7 @@ bool read_sweep_parameter(Reader& r, const toml::node& spec, const SweepTarget& 
         return false;
       }
     } else if (!std::isfinite(v) || std::abs(v) > 1e12) {
-      r.problem(&where, key, "value " + engine::config::format_number(v) + " is not a usable number",
-                allowed_real + ", finite, at most 1e12 in size");
+      r.problem(&where, key, "value " + engine::config::format_number(v) + " is not a usable number", target.range.usable());
       return false;
     } else if (!target.range.contains(v)) {
       r.problem(&where, key, "value " + engine::config::format_number(v) + " is out of range", allowed_real);
@@ -404,6 +403,13 @@ std::optional<std::string> zero_weight_group(const srp1::Scenario& sc) {
 
 constexpr std::uint64_t kMaxSweepPoints = 1'000'000;
 
+template <class T>
+std::vector<std::string> entry_names(const std::vector<T>& entries) {
+  std::vector<std::string> out;
+  for (const auto& x : entries) out.push_back(x.name);
+  return out;
+}
+
 void read_sweep(Reader& r, const toml::table& t, Experiment& e) {
   Sweep& s = e.sweep;
   r.only_keys(t, "sweep", {"design", "points", "levels", "parameters"});
@@ -454,8 +460,19 @@ void read_sweep(Reader& r, const toml::table& t, Experiment& e) {
     if (it == targets.end()) {
       std::string what = "\"" + path + "\" names no parameter of this experiment";
       if (const auto guess = engine::config::suggest(path, known)) what += " (did you mean \"" + *guess + "\"?)";
-      r.problem(node, where, what,
-                "model.KEY, wom.KEY, segments.NAME.KEY or policies.NAME.KEY of a real or choice parameter");
+      std::string allowed = "model.KEY, wom.KEY, segments.NAME.KEY or policies.NAME.KEY of a real or choice parameter";
+      // A policy or segment that does not exist: say which ones do.
+      for (const auto& [array, names] : {std::pair{std::string("policies."), entry_names(e.scenario.policies)},
+                                         std::pair{std::string("segments."), entry_names(e.scenario.segments)}}) {
+        if (path.rfind(array, 0) != 0) continue;
+        const bool named = std::any_of(names.begin(), names.end(),
+                                       [&](const std::string& n) { return path.rfind(array + n + ".", 0) == 0; });
+        if (named) continue;
+        std::string list;
+        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+        allowed = array + "NAME.KEY with NAME one of: " + list;
+      }
+      r.problem(node, where, what, allowed);
       continue;
     }
     if (path.find_first_of(" \t") != std::string::npos) {

@@ -177,6 +177,11 @@ int run_command(const RunArgs& a, const distributed::Session* mpi) {
     return refuse(kExitFailure);
   }
 
+  if (engine::CheckpointStore::in_use(checkpoint_dir)) {
+    std::cerr << "loyalsim: another loyalsim process is writing " << out.string() << " (" << checkpoint_dir.string()
+              << " is locked); nothing was run.\n  Wait for it to finish or stop it; --force does not override this.\n";
+    return refuse(kExitFailure);
+  }
   if (fs::exists(out) && !a.force) {
     std::cerr << "loyalsim: " << out.string() << " already exists; nothing was run.\n"
               << "  Use --force to replace it, or -o to write elsewhere.\n";
@@ -240,7 +245,18 @@ int run_command(const RunArgs& a, const distributed::Session* mpi) {
   facts.threads = threads;
   facts.processes = processes;
   facts.wall_seconds = progress.elapsed_seconds();
-  app::write_results(out, e, ensemble, facts, ensemble.done_points, true);
+  try {
+    app::write_results(out, e, ensemble, facts, ensemble.done_points, true);
+  } catch (const std::exception& ex) {
+    // Nothing is lost: every finished unit is in the checkpoint.
+    std::error_code ec;
+    const auto space = fs::space(out.parent_path().empty() ? fs::path(".") : out.parent_path(), ec);
+    std::cerr << "loyalsim: could not write " << out.string() << ": " << ex.what() << '\n';
+    if (!ec) std::cerr << "  The disk holding it has " << human_bytes(static_cast<double>(space.available)) << " free.\n";
+    std::cerr << "  Every finished run is kept in " << checkpoint_dir.string()
+              << "; fix the problem and finish with the same command and --resume.\n";
+    return kExitFailure;
+  }
   fs::remove(app::partial_path(out));
   store.remove();
 

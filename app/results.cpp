@@ -136,6 +136,15 @@ void write_results(const std::filesystem::path& path, const Experiment& e, const
   const std::uint32_t T = sc.horizon_months, P = ens.policies, R = ens.replications;
   const auto Pn = static_cast<hsize_t>(points.size());
   const auto partial = temporary_path(path);
+  // A failed write (disk full, I/O error) leaves nothing behind under either name.
+  struct RemoveUnlessPublished {
+    const std::filesystem::path& file;
+    bool published = false;
+    ~RemoveUnlessPublished() {
+      std::error_code ec;
+      if (!published) std::filesystem::remove(file, ec);
+    }
+  } cleanup{partial};
   {
     h5::File f = h5::File::create(partial);
 
@@ -256,6 +265,7 @@ void write_results(const std::filesystem::path& path, const Experiment& e, const
     f.close();
   }
   engine::publish_file(partial, path);
+  cleanup.published = true;
 }
 
 }  // namespace loyalsim::app

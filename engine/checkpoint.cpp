@@ -104,6 +104,15 @@ CheckpointStore::CheckpointStore(std::filesystem::path dir, const std::string& f
   }
 }
 
+bool CheckpointStore::in_use(const std::filesystem::path& dir) {
+  const auto lock_path = dir / "lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR);
+  if (fd < 0) return false;  // no store, or no lock file: nobody holds it
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+  ::close(fd);  // releases the lock if we took it
+  return held;
+}
+
 CheckpointStore::~CheckpointStore() {
   if (lock_fd_ >= 0) ::close(lock_fd_);  // closing releases the flock
 }

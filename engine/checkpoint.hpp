@@ -26,6 +26,9 @@ class CheckpointStore {
   CheckpointStore(const CheckpointStore&) = delete;
   CheckpointStore& operator=(const CheckpointStore&) = delete;
 
+  // Whether a live process holds the store at `dir` (its lock is taken).
+  [[nodiscard]] static bool in_use(const std::filesystem::path& dir);
+
   void save(std::uint64_t unit, const std::vector<std::byte>& payload);
   // The unit's payload, or nothing if it is absent or damaged.
   [[nodiscard]] std::optional<std::vector<std::byte>> load(std::uint64_t unit) const;

@@ -30,6 +30,11 @@ std::string Range::describe() const {
   return "a finite number";
 }
 
+std::string Range::usable() const {
+  const std::string d = describe();
+  return (d == "a finite number" ? d : d + ", finite,") + " at most 1e12 in size";
+}
+
 std::int64_t line_of(const toml::node* node) {
   return node ? static_cast<std::int64_t>(node->source().begin.line) : 0;
 }
@@ -149,7 +154,7 @@ bool Reader::real(const toml::table& t, std::string_view key, const std::string&
     return false;
   }
   if (!std::isfinite(x) || std::abs(x) > 1e12) {
-    problem(n, path, "value " + format_number(x) + " is not a usable number", range.describe() + ", finite, at most 1e12 in size");
+    problem(n, path, "value " + format_number(x) + " is not a usable number", range.usable());
     return false;
   }
   if (!range.contains(x)) {

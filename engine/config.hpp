@@ -28,6 +28,8 @@ struct Range {
   bool lo_open = false, hi_open = false;
   [[nodiscard]] bool contains(double x) const;
   [[nodiscard]] std::string describe() const;  // "a number in [0, 1]", "a number > 0"
+  // What a usable value is: describe() plus finiteness and the size limit (|x| <= 1e12).
+  [[nodiscard]] std::string usable() const;
 };
 inline constexpr double kInf = std::numeric_limits<double>::infinity();
 inline Range closed(double lo, double hi) { return {lo, hi, false, false}; }

@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "engine/checkpoint.hpp"
 #include "engine/errors.hpp"
 
 namespace loyalsim::engine::h5 {
@@ -79,11 +80,18 @@ File File::create(const std::filesystem::path& path) {
                "link order");
   check_status(H5Pset_attr_creation_order(fcpl.id(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
                "attribute order");
+  // Built in memory (the core driver, no backing store) and written out by
+  // close() with checked POSIX writes: a full disk or an I/O error then
+  // fails one write() we report, instead of failing deep inside HDF5, whose
+  // close of a half-flushed file is not safe to retry or to leave open.
+  Handle fapl(check(H5Pcreate(H5P_FILE_ACCESS), "file access properties"));
+  check_status(H5Pset_fapl_core(fapl.id(), std::size_t{16} << 20, 0), "in-memory file driver");
   File f;
   f.path_ = path;
-  const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.id(), H5P_DEFAULT);
-  if (id < 0) throw RuntimeFailure("cannot create " + path.string() + " (is the folder writable?)");
+  const hid_t id = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.id(), fapl.id());
+  if (id < 0) throw RuntimeFailure("cannot create " + path.string());
   f.file_ = Handle(id);
+  f.in_memory_ = true;
   return f;
 }
 
@@ -99,14 +107,20 @@ File File::open_read(const std::filesystem::path& path) {
   return f;
 }
 
-void File::flush() { check_status(H5Fflush(file_.id(), H5F_SCOPE_GLOBAL), "flush " + path_.string()); }
-
 void File::close() {
   if (file_.id() < 0) return;
-  const herr_t s = H5Fclose(file_.id());
-  Handle released(H5I_INVALID_HID);
-  file_ = std::move(released);
-  check_status(s, "close " + path_.string());
+  if (!in_memory_) {
+    check_status(H5Fclose(file_.release()), "close " + path_.string());
+    return;
+  }
+  check_status(H5Fflush(file_.id(), H5F_SCOPE_GLOBAL), "finish " + path_.string());
+  const ssize_t size = H5Fget_file_image(file_.id(), nullptr, 0);
+  if (size < 0) throw RuntimeFailure("HDF5: cannot get the image of " + path_.string());
+  std::vector<char> image(static_cast<std::size_t>(size));
+  if (H5Fget_file_image(file_.id(), image.data(), image.size()) != size)
+    throw RuntimeFailure("HDF5: cannot get the image of " + path_.string());
+  check_status(H5Fclose(file_.release()), "close " + path_.string());
+  write_file_atomically(path_, image.data(), image.size());
 }
 
 Dimension File::add_scale(const std::string& name, hid_t type, const void* data, hsize_t n,

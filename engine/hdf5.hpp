@@ -36,6 +36,12 @@ class Handle {
   ~Handle() { reset(); }
   [[nodiscard]] hid_t id() const { return id_; }
   void reset();
+  // Gives up ownership without closing (for a close whose failure must be reported).
+  [[nodiscard]] hid_t release() {
+    const hid_t id = id_;
+    id_ = H5I_INVALID_HID;
+    return id;
+  }
 
  private:
   hid_t id_ = H5I_INVALID_HID;
@@ -49,13 +55,14 @@ struct Dimension {
 
 class File {
  public:
-  // Creates (truncating) a netCDF-4-compatible file: link and attribute
-  // creation order tracked, as netCDF-4 requires.
+  // Creates a netCDF-4-compatible file (link and attribute creation order
+  // tracked, as netCDF-4 requires), built in memory: nothing is on disk
+  // until close() writes it whole (replacing any file of that name).
   static File create(const std::filesystem::path& path);
   static File open_read(const std::filesystem::path& path);
 
   [[nodiscard]] hid_t id() const { return file_.id(); }
-  void flush();
+  // Closes; a created file is written to its path here (throws on a full disk or I/O error).
   void close();
 
   // Coordinates: each becomes a dimension scale named like its dimension.
@@ -107,6 +114,7 @@ class File {
                       const std::string& long_name);
   std::filesystem::path path_;
   Handle file_;
+  bool in_memory_ = false;
 };
 
 // Silences HDF5's automatic error-stack printing for this process (we report

@@ -215,6 +215,7 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
   double quality = 1.0;
   const double inv_justice = 1.0 / d.justice_sum;
   const double logb_damping = std::log(mp.repeat_damping);  // -inf when 0: damping^f = 0 for f > 0
+  [[maybe_unused]] double churned_so_far = 0, acquired_so_far = 0;  // for the conservation invariant
 
   for (std::uint32_t t = 1; t <= T; ++t) {
     for (std::size_t s = 0; s < n_seg; ++s) p_fail[s] = -std::expm1(-sc.segments[s].failure_rate * quality);
@@ -400,6 +401,17 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
     month.v[kAcquired] = end.v[kAcquired];
     month.v[kAcquiredReferred] = end.v[kAcquiredReferred];
     LOYALSIM_INVARIANT(month.v[kFailures] == month.v[kComplaints] + month.v[kSilentFailures], "failures split");
+#if defined(LOYALSIM_CHECKED)
+    churned_so_far += month.v[kChurned];
+    acquired_so_far += month.v[kAcquired];
+    for (int m = 0; m < kMetricCount; ++m)  // margins and net value may be negative; nothing else may
+      LOYALSIM_INVARIANT(m == kMargin || m == kDiscountedMargin || m == kNetValue || !(month.v[m] < 0),
+                         "a count, amount or share is negative");
+    LOYALSIM_INVARIANT(month.v[kActive] + churned_so_far + (nodes - N - acquired_so_far) == nodes,
+                       "customers conserved: active + churned + prospects left = nodes");
+    LOYALSIM_INVARIANT(month.v[kAcquiredReferred] <= month.v[kAcquired] && month.v[kCohortActive] <= month.v[kActive],
+                       "subsets no larger than their sets");
+#endif
 
     const double discount = std::pow(1.0 + mp.discount_rate_annual, -static_cast<double>(t) / 12.0);
     month.v[kMargin] = month.v[kRevenue] * mp.margin;

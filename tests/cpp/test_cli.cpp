@@ -11,30 +11,16 @@
 #include <fstream>
 #include <string>
 
+#include "cli_support.hpp"
 #include "engine/hdf5.hpp"
 
 namespace fs = std::filesystem;
 using loyalsim::engine::h5::File;
+using namespace loyalsim::testing;
 
 namespace {
 
-struct Outcome {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
 
-Outcome shell(const std::string& command) {
-  Outcome o;
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return o;
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) o.output += buf.data();
-  const int status = pclose(pipe);
-  o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return o;
-}
-
-Outcome run_cli(const std::string& args) { return shell(std::string(LOYALSIM_BINARY) + " " + args); }
 
 // Small but not trivial: two segments, WOM and acquisition on, three policies
 // of which the second duplicates the first.
@@ -89,29 +75,6 @@ class Cli : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
   fs::path dir_, experiment_;
 };
-
-// Every dataset of two files, value for value (NaN equal to NaN).
-void expect_same_datasets(const fs::path& a, const fs::path& b) {
-  const File fa = File::open_read(a), fb = File::open_read(b);
-  const auto names = fa.dataset_names();
-  ASSERT_EQ(names, fb.dataset_names());
-  for (const auto& name : names) {
-    ASSERT_EQ(fa.shape(name), fb.shape(name)) << name;
-    if (name == "policy" || name == "fact_class" || name == "severity_band" ||
-        fa.dataset_string_attribute(name, "sweep_kind") == "choices") {
-      EXPECT_EQ(fa.read_strings(name), fb.read_strings(name)) << name;
-      continue;
-    }
-    const auto x = fa.read_doubles(name), y = fb.read_doubles(name);
-    ASSERT_EQ(x.size(), y.size()) << name;
-    for (std::size_t i = 0; i < x.size(); ++i) {
-      if (std::isnan(x[i]) && std::isnan(y[i])) continue;
-      ASSERT_EQ(x[i], y[i]) << name << "[" << i << "]";  // bit-identical, not close
-    }
-  }
-  for (const char* attr : {"experiment_toml", "experiment_sha256", "engine_version", "git_commit"})
-    EXPECT_EQ(fa.string_attribute(attr), fb.string_attribute(attr)) << attr;
-}
 
 }  // namespace
 
