@@ -190,18 +190,12 @@ std::vector<T> read_named_entries(Reader& r, const toml::array& entries, const c
 
 // ---- [sweep] ----
 
-// What a sweep path can name: a real number with its range, an even integer
-// (tie counts), or one of a set of names; and how to set it in a scenario.
-struct SweepTarget {
-  enum Type { real, even_integer, choice } type = real;
-  Range range;
-  std::vector<std::string> choices;
-  std::function<void(srp1::Scenario&, double)> apply;
-};
+using SweepTarget = ParameterTarget;
 
-// Every parameter of this experiment a sweep may name, by path. Built from
-// the same field tables as the loader, so the two cannot disagree.
-std::map<std::string, SweepTarget> sweep_targets(const srp1::Scenario& sc) {
+}  // namespace
+
+// Built from the same field tables as the loader, so the two cannot disagree.
+std::map<std::string, ParameterTarget> parameter_targets(const srp1::Scenario& sc) {
   std::map<std::string, SweepTarget> out;
   auto real = [&](std::string path, Range range, std::function<void(srp1::Scenario&, double)> apply) {
     out[std::move(path)] = {SweepTarget::real, range, {}, std::move(apply)};
@@ -245,6 +239,8 @@ std::map<std::string, SweepTarget> sweep_targets(const srp1::Scenario& sc) {
            [i, m = f.field](srp1::Scenario& s, double v) { s.policies[i].*m = v; });
   return out;
 }
+
+namespace {
 
 // Reads one [sweep.parameters] entry into `p`; false (with problems) if it is unusable.
 bool read_sweep_parameter(Reader& r, const toml::node& spec, const SweepTarget& target, SweepParameter& p) {
@@ -451,7 +447,7 @@ void read_sweep(Reader& r, const toml::table& t, Experiment& e) {
     return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
   });
 
-  const auto targets = sweep_targets(e.scenario);
+  const auto targets = parameter_targets(e.scenario);
   std::vector<std::string_view> known;
   for (const auto& [path, target] : targets) known.push_back(path);
   for (const auto& [path, node] : entries) {
@@ -466,7 +462,7 @@ void read_sweep(Reader& r, const toml::table& t, Experiment& e) {
                                          std::pair{std::string("segments."), entry_names(e.scenario.segments)}}) {
         if (path.rfind(array, 0) != 0) continue;
         const bool named = std::any_of(names.begin(), names.end(),
-                                       [&](const std::string& n) { return path.rfind(array + n + ".", 0) == 0; });
+                                       [&p = path, &a = array](const std::string& n) { return p.rfind(a + n + ".", 0) == 0; });
         if (named) continue;
         std::string list;
         for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;

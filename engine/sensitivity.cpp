@@ -16,6 +16,15 @@ namespace loyalsim::engine::sensitivity {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// A variance of values whose largest magnitude is `scale` counts as none when
+// it is below the rounding of a 12-digit agreement: outcomes that differ only
+// by the order of floating-point sums (a policy the parameters do not touch)
+// have nothing to apportion. python/loyalsim/sensitivity.py uses the same rule.
+bool negligible(double variance, double scale) {
+  const double floor = 1e-12 * scale;
+  return !(variance > floor * floor);
+}
 constexpr std::uint64_t kTwoTo32 = std::uint64_t{1} << 32;
 
 // ---- input checks ----
@@ -146,7 +155,9 @@ SaltelliEstimate saltelli_estimate(const std::vector<double>& y, const std::vect
   const double v = ss / (2.0 * n);
 
   SaltelliEstimate e{std::vector<double>(2 * k, kNaN), v};
-  if (!(v > 0.0)) return e;  // no variance: nothing to apportion
+  double scale = 0.0;
+  for (const auto j : rows) scale = std::max({scale, std::abs(a(j)), std::abs(b(j))});
+  if (negligible(v, scale)) return e;  // no variance: nothing to apportion
   for (std::size_t i = 0; i < k; ++i) {
     double first = 0.0, total = 0.0;
     for (const auto j : rows) {
@@ -208,7 +219,7 @@ Eigen::MatrixXd cross_products(const Eigen::MatrixXd& m) {
 std::vector<double> regression_estimate(const Eigen::MatrixXd& x, const Eigen::VectorXd& y) {
   const auto k = static_cast<std::size_t>(x.cols());
   std::vector<double> out(2 * k + 1, kNaN);
-  if (is_constant(y) || y.size() < 3) return out;
+  if (y.size() < 3 || negligible((y.array() - y.mean()).square().mean(), y.cwiseAbs().maxCoeff())) return out;
 
   std::vector<Eigen::Index> varying;
   for (Eigen::Index i = 0; i < x.cols(); ++i)
@@ -282,7 +293,9 @@ double noise_share(std::span<const double> values, std::size_t replications) {
   double ss = 0.0;
   for (const double v : y) ss += (v - mean) * (v - mean);
   const double between = ss / static_cast<double>(points - 1);
-  if (!(between > 0.0)) return kNaN;
+  double scale = 0.0;
+  for (const double v : y) scale = std::max(scale, std::abs(v));
+  if (negligible(between, scale)) return kNaN;
   return noise / static_cast<double>(points) / between;
 }
 

@@ -10,18 +10,28 @@ tables and charts a strategist needs.
 >>> loyalsim.policy_table(ds)               # one row per policy, CIs, paired contrasts  # doctest: +SKIP
 >>> loyalsim.facts(ds)                      # loyalty index by class × band vs FACTS.md  # doctest: +SKIP
 >>> loyalsim.plot_retention(ds)             # matplotlib Figure                          # doctest: +SKIP
+>>> sweep = loyalsim.open("results/recovery-levers.h5", partial=True)                 # doctest: +SKIP
+>>> loyalsim.plot_tornado(loyalsim.sensitivity(sweep, contrast=True))  # which levers matter  # doctest: +SKIP
 
 See docs/python.md for the guide.
 """
 
 __version__ = "0.1.0"
 
-from ._io import FORMAT, SUPPORTED_MAJOR, FormatError
+from ._io import FORMAT, SUPPORTED_MAJOR, FormatError, PartialResultsWarning
 from ._io import open_results as open  # noqa: A001 - loyalsim.open(path) is the intended spelling
 from ._toml import dump as write_toml
 from .facts import fact_checks, facts
-from .plots import plot_contrasts, plot_facts, plot_net_value, plot_retention
+from .plots import (
+    plot_contrasts,
+    plot_facts,
+    plot_indices_over_time,
+    plot_net_value,
+    plot_retention,
+    plot_tornado,
+)
 from .runner import EngineNotFoundError, RunError, apply_overrides, find_engine, run
+from .sensitivity import sensitivity
 from .tables import METRICS, policy_table, replication_outcomes
 
 __all__ = [
@@ -36,12 +46,16 @@ __all__ = [
     "plot_net_value",
     "plot_contrasts",
     "plot_facts",
+    "sensitivity",
+    "plot_tornado",
+    "plot_indices_over_time",
     "apply_overrides",
     "write_toml",
     "METRICS",
     "FORMAT",
     "SUPPORTED_MAJOR",
     "FormatError",
+    "PartialResultsWarning",
     "EngineNotFoundError",
     "RunError",
     "__version__",

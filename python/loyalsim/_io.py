@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import h5py
 import xarray as xr
+
+from ._stats import SALTELLI, sweep_parameters
 
 FORMAT = "loyalsim-results"
 SUPPORTED_MAJOR = 1
@@ -16,6 +19,16 @@ class FormatError(ValueError):
     """The file exists but is not a loyalsim results file this package can read."""
 
 
+class PartialResultsWarning(UserWarning):
+    """The opened file is a snapshot of a sweep in progress (or stopped): only some of its points."""
+
+
+def snapshot_path(path: str | os.PathLike) -> Path:
+    """Where the engine publishes the finished points of a running sweep: ``<path>.partial``."""
+    path = Path(path)
+    return path.with_name(path.name + ".partial")
+
+
 def _text(value) -> str | None:
     if value is None:
         return None
@@ -24,12 +37,26 @@ def _text(value) -> str | None:
     return str(value)
 
 
-def open_results(path: str | os.PathLike) -> xr.Dataset:
+def open_results(path: str | os.PathLike, partial: bool = False) -> xr.Dataset:
     """Opens a results file written by ``loyalsim run`` as a lazily loaded ``xarray.Dataset``.
 
     Only coordinates are read up front; a variable is read when it is used
     (and only the part that is selected). Close the dataset, or use it as a
     context manager, to release the file.
+
+    While a sweep runs, the engine publishes the points finished so far as
+    ``<path>.partial`` and ``path`` appears only at the end. Without
+    ``partial`` a missing ``path`` is an error even when the snapshot exists
+    (saying how many points it holds), so that nobody analyses half a sweep
+    by accident; with ``partial=True`` the final file is opened if it exists,
+    else the snapshot. Opening a snapshot (``complete = 0``) warns with
+    :class:`PartialResultsWarning`; its ``point`` coordinate holds the design
+    indices of the points it has. The snapshot is replaced atomically as
+    points finish: an open dataset keeps reading the version it opened.
+
+    The swept parameters are coordinates on ``point`` (the engine asks for
+    that with the CF ``coordinates`` attribute; they are set here too, from
+    ``sweep_parameters``, for readers that skip it).
 
     Raises ``FileNotFoundError`` for a missing path, ``IsADirectoryError`` for
     a folder and ``loyalsim.FormatError`` for a file that is not a loyalsim
@@ -38,10 +65,9 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
 
     >>> ds = loyalsim.open("results/policy-comparison.h5")   # doctest: +SKIP
     >>> ds["cohort_active_mean"].sel(month=12).to_pandas()     # doctest: +SKIP
+    >>> ds = loyalsim.open("results/sweep.h5", partial=True)  # doctest: +SKIP
     """
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise FileNotFoundError(f"no such results file: {path}")
+    path = _existing(Path(path).expanduser(), partial)
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder, not a loyalsim results file")
     if not h5py.is_hdf5(path):
@@ -68,7 +94,58 @@ def open_results(path: str | os.PathLike) -> xr.Dataset:
     if missing:
         ds.close()
         raise FormatError(f"{path} claims to be {FORMAT} {version} but lacks the dimension(s) {', '.join(missing)}")
+    ds = _sweep_coordinates(ds)
+    if int(ds.attrs.get("complete", 1)) == 0:
+        warnings.warn(
+            f"{path} is a snapshot of a sweep in progress (or stopped): it holds {_progress(ds.attrs)} "
+            f"(ds['point'] lists their design indices)",
+            PartialResultsWarning,
+            stacklevel=2,  # the caller's line
+        )
     return ds
+
+
+def _existing(path: Path, partial: bool) -> Path:
+    """The file to open: ``path``, or with ``partial`` its snapshot when ``path`` is not there yet."""
+    if path.exists():
+        return path
+    snapshot = snapshot_path(path)
+    if not snapshot.exists():
+        raise FileNotFoundError(f"no such results file: {path}")
+    if partial:
+        return snapshot
+    try:
+        with h5py.File(snapshot, "r") as f:
+            progress = _progress(f.attrs)
+    except (OSError, KeyError, ValueError, TypeError):
+        progress = "some points"
+    raise FileNotFoundError(
+        f"no such results file: {path}; a sweep in progress (or stopped) has written {progress} to {snapshot}, "
+        f"and loyalsim.open({str(path)!r}, partial=True) reads them"
+    )
+
+
+def _progress(attrs) -> str:
+    """'N of P points' from the file attributes ``points_done`` and ``points_total``."""
+    done, total = attrs.get("points_done"), attrs.get("points_total")
+    if done is None or total is None:
+        return "some points"
+    return f"{int(done)} of {int(total)} points"
+
+
+def _sweep_coordinates(ds: xr.Dataset) -> xr.Dataset:
+    """Makes the swept parameters (and the Saltelli row/matrix) coordinates on ``point``.
+
+    xarray does this itself from the CF ``coordinates`` attribute; this covers
+    readers or files without it, so that ``ds.sel(point=k)`` always carries
+    the point's parameter values along.
+    """
+    names = [n for n in [*sweep_parameters(ds), *SALTELLI] if n in ds.data_vars]
+    if not names:
+        return ds
+    out = ds.set_coords(names)
+    out.set_close(ds.close)  # set_coords returns a new Dataset: keep it able to close the file
+    return out
 
 
 def _major(version: str | None) -> int | None:

@@ -12,6 +12,9 @@ from scipy import stats
 
 LEVEL = 0.95
 
+#: Coordinates a Saltelli (``sobol``) design adds on ``point``.
+SALTELLI = ("saltelli_row", "saltelli_matrix")
+
 
 def mean_ci(values: np.ndarray, *, skipna: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Mean and 95% Student-t interval over the LAST axis.
@@ -39,12 +42,60 @@ def mean_ci(values: np.ndarray, *, skipna: bool = False) -> tuple[np.ndarray, np
     return mean, mean - half, mean + half, n
 
 
-def select_point(ds: xr.Dataset, point: int) -> xr.Dataset:
-    """The dataset at sweep point ``point`` (an index 0 … P−1)."""
-    size = ds.sizes["point"]
-    if not isinstance(point, (int, np.integer)) or not 0 <= point < size:
-        raise IndexError(f"point {point!r} does not exist: this file has points 0 … {size - 1}")
-    return ds.isel(point=int(point))
+def select_point(ds: xr.Dataset, point: int | None = None) -> xr.Dataset:
+    """The dataset at one sweep point, ``point`` being its design index (the ``point`` coordinate).
+
+    By design index, not position: a snapshot of a sweep in progress holds only
+    the points finished so far, so the k-th point in the file need not be
+    design point k; in a complete file the two agree. ``None`` picks the only
+    point of a file without a sweep. With several points it refuses rather
+    than silently showing point 0: each point is a different experiment, and
+    one point's table passed off as "the" result would mislead. A dataset
+    already narrowed with ``ds.sel(point=k)`` / ``ds.isel(point=k)`` is
+    returned as it is.
+    """
+    if "point" not in ds.dims:
+        here = point_label(ds)
+        if point is not None and here is not None and point != here:
+            raise IndexError(f"point {point!r} does not exist: this dataset was narrowed to point {here}")
+        return ds
+    labels = ds["point"].values
+    if point is None:
+        if labels.size == 1:
+            return ds.isel(point=0)
+        raise ValueError(
+            f"this dataset holds {labels.size} sweep points: choose one with point=k (k is the point's design "
+            f"index, one of ds['point'].values) or select it first with ds.sel(point=k) or ds.isel(point=i); "
+            f"loyalsim.sensitivity(ds) analyses all points together"
+        )
+    matches = np.flatnonzero(labels == point) if isinstance(point, (int, np.integer)) else []
+    if len(matches) == 0:
+        raise IndexError(f"point {point!r} does not exist: this file has points {_describe_points(ds, labels)}")
+    return ds.isel(point=int(matches[0]))
+
+
+def _describe_points(ds: xr.Dataset, labels: np.ndarray) -> str:
+    if labels.size and np.array_equal(labels, np.arange(labels.size)):
+        text = f"0 … {labels.size - 1}"
+    else:
+        shown = ", ".join(str(v) for v in labels[:20]) + (", …" if labels.size > 20 else "")
+        text = f"{shown} ({labels.size} in all)"
+    if int(ds.attrs.get("complete", 1)) == 0:
+        done, total = ds.attrs.get("points_done", labels.size), ds.attrs.get("points_total", "?")
+        text += f", a snapshot of {done} of {total} points"
+    return text
+
+
+def sweep_parameters(ds: xr.Dataset) -> list[str]:
+    """The swept parameters' paths, in sweep order, from the ``sweep_parameters`` attribute.
+
+    Older files have no such attribute (and no sweep): then the non-index
+    coordinates on ``point`` are the parameters, if any.
+    """
+    text = ds.attrs.get("sweep_parameters")
+    if text is not None:
+        return [line for line in str(text).split("\n") if line]
+    return [str(n) for n, c in ds.coords.items() if n not in SALTELLI and c.dims == ("point",) and n != "point"]
 
 
 def resolve_month(ds: xr.Dataset, month: int | None) -> int:
@@ -70,6 +121,11 @@ def resolve_policies(ds: xr.Dataset, policies) -> list[str]:
     return wanted
 
 
+def point_label(ds: xr.Dataset) -> int | None:
+    """The design index of a point-selected dataset (None if the file had no ``point`` coordinate)."""
+    return int(ds["point"]) if "point" in ds.coords and ds["point"].ndim == 0 else None
+
+
 def point_parameters(ds: xr.Dataset) -> dict:
     """Values of the swept parameters (coordinates on ``point``) of a point-selected dataset."""
-    return {name: c.item() for name, c in ds.coords.items() if name != "point" and c.dims == ()}
+    return {name: ds[name].item() for name in sweep_parameters(ds) if name in ds.variables and ds[name].dims == ()}

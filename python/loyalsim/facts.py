@@ -57,11 +57,12 @@ def _cohort_counts(d: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return by_band(cnt), by_band(ret), ref_count, ref_retained
 
 
-def facts(ds: xr.Dataset, *, point: int = 0, policy=None) -> pd.DataFrame:
+def facts(ds: xr.Dataset, *, point: int | None = None, policy=None) -> pd.DataFrame:
     """The stylised-fact cohort table beside the targets of FACTS.md.
 
     One row per (policy, fact_class, severity_band); ``policy`` selects one
-    policy or a list (default: all). Columns:
+    policy or a list (default: all); ``point`` is a sweep point's design index,
+    as in :func:`loyalsim.policy_table` (needed when the file has several). Columns:
 
     - ``count``, ``retained``: totals over all replications;
     - ``retention``: mean 12-month retention of the cohort;
@@ -111,7 +112,7 @@ def facts(ds: xr.Dataset, *, point: int = 0, policy=None) -> pd.DataFrame:
     return table
 
 
-def fact_checks(ds: xr.Dataset, *, point: int = 0, policy=None) -> pd.DataFrame:
+def fact_checks(ds: xr.Dataset, *, point: int | None = None, policy=None) -> pd.DataFrame:
     """T4, T5 and the T6 orderings of FACTS.md, one row per (policy, check), on mean loyalty indexes.
 
     ``value`` is the index (T4, T5) or the difference of the two indexes the

@@ -4,6 +4,11 @@ In a notebook the figure shows when it is the cell's value; elsewhere save
 it (``fig.savefig("retention.png", dpi=200)``). A policy keeps its colour in
 every chart; the baseline is drawn in dark grey. The figures are closed in
 pyplot's registry, so a notebook shows each exactly once.
+
+The charts of one run take ``point=`` (a sweep point's design index) like
+:func:`loyalsim.policy_table`: required when the file holds a sweep. The
+sensitivity charts (:func:`plot_tornado`, :func:`plot_indices_over_time`)
+draw the table :func:`loyalsim.sensitivity` returns.
 """
 from __future__ import annotations
 
@@ -83,7 +88,7 @@ def _target_axes(ax):
     return ax.figure, ax
 
 
-def plot_retention(ds: xr.Dataset, *, point: int = 0, policy=None, ax=None):
+def plot_retention(ds: xr.Dataset, *, point: int | None = None, policy=None, ax=None):
     """Retention of the initial customers month by month, mean and 95% CI band per policy.
 
     >>> loyalsim.plot_retention(ds)                                  # doctest: +SKIP
@@ -98,7 +103,7 @@ def plot_retention(ds: xr.Dataset, *, point: int = 0, policy=None, ax=None):
     return fig
 
 
-def plot_net_value(ds: xr.Dataset, *, point: int = 0, policy=None, ax=None):
+def plot_net_value(ds: xr.Dataset, *, point: int | None = None, policy=None, ax=None):
     """Cumulative discounted net value (margin − recovery cost), mean and 95% CI band per policy.
 
     >>> loyalsim.plot_net_value(ds)                                  # doctest: +SKIP
@@ -112,7 +117,7 @@ def plot_net_value(ds: xr.Dataset, *, point: int = 0, policy=None, ax=None):
     return fig
 
 
-def plot_contrasts(ds: xr.Dataset, month: int | None = None, *, point: int = 0, metrics=None, ncols: int = 4):
+def plot_contrasts(ds: xr.Dataset, month: int | None = None, *, point: int | None = None, metrics=None, ncols: int = 4):
     """Each policy against the baseline: paired difference with its 95% CI, one panel per metric.
 
     A bar is green when the interval lies entirely on the better side of 0,
@@ -155,7 +160,7 @@ def plot_contrasts(ds: xr.Dataset, month: int | None = None, *, point: int = 0, 
     return fig
 
 
-def plot_facts(ds: xr.Dataset, *, point: int = 0, policy=None):
+def plot_facts(ds: xr.Dataset, *, point: int | None = None, policy=None):
     """Loyalty index by complaint class and severity band with 95% CI, one panel per policy.
 
     The dashed line is the reference group (index 1); the shaded band is the
@@ -193,3 +198,173 @@ def plot_facts(ds: xr.Dataset, *, point: int = 0, policy=None):
     axes[0, 0].legend(frameon=False, fontsize=8, ncol=3, loc="upper left", bbox_to_anchor=(0, -0.16))
     fig.suptitle("Stylised facts: loyalty after a first failure (95% CI)")
     return fig
+
+
+# ---- sensitivity charts: they draw the table loyalsim.sensitivity returns ----
+
+INDEX_COLOURS = {"ST": "#1f618d", "S1": "#7fb3d5", "SRC": "#1f618d", "PRCC": "#7fb3d5"}
+INDEX_LABELS = {"S1": "first-order S1", "ST": "total ST", "SRC": "SRC", "PRCC": "PRCC"}
+
+
+def plot_tornado(result, policy=None, month=None, index=None, ax=None):
+    """Horizontal bars of the sensitivity indices with their bootstrap intervals, largest on top.
+
+    ``result`` is what :func:`loyalsim.sensitivity` returns. By default a Sobol'
+    result shows ST and S1 side by side (the gap between them is the
+    interactions' share) and a regression result SRC; ``index`` picks others
+    (a name or a list; the first sorts the bars, by magnitude). ``month``
+    defaults to the last month of the result; ``policy`` to every policy of
+    the result, one panel each (with ``ax=``, exactly one policy). An index
+    that could not be computed (NaN, e.g. a policy identical to the baseline
+    under ``contrast``) is marked "n/a".
+
+    >>> loyalsim.plot_tornado(loyalsim.sensitivity(ds, contrast=True))   # doctest: +SKIP
+    """
+    policies = _result_policies(result, policy, ax)
+    month = _result_month(result, month)
+    default = ["ST", "S1"] if "ST" in set(result["index"]) else ["SRC"]
+    indices = _result_indices(result, index, default)
+    n_params = result["parameter"].nunique()
+    fig, axes = _panels(len(policies), ax, (6.5, 1.4 + 0.3 * n_params * len(indices)))
+    for axis, pol in zip(axes, policies):
+        rows = result[(result["policy"] == pol) & (result["month"] == month)]
+        _tornado_panel(axis, rows, indices)
+        axis.set_title(_panel_title(result, pol, month), fontsize=9)
+    if ax is None:
+        _suptitle(fig, _sensitivity_title(result))
+    return fig
+
+
+def plot_indices_over_time(result, policy=None, index="ST", ax=None):
+    """One line per parameter of a sensitivity index over the months, with its bootstrap band.
+
+    Needs a time-resolved result, ``loyalsim.sensitivity(ds, month="all")``.
+    ``index`` is ``"ST"`` by default (``"S1"``, ``"SRC"`` or ``"PRCC"`` as the
+    result has them); ``policy`` as in :func:`plot_tornado`.
+
+    >>> loyalsim.plot_indices_over_time(loyalsim.sensitivity(ds, month="all"))   # doctest: +SKIP
+    """
+    policies = _result_policies(result, policy, ax)
+    (index,) = _result_indices(result, index, None)
+    if result["month"].nunique() < 2:
+        raise ValueError("plot_indices_over_time needs a time-resolved result: loyalsim.sensitivity(ds, month='all')")
+    from matplotlib.ticker import MaxNLocator
+
+    fig, axes = _panels(len(policies), ax, (7.0, 4.2))
+    params = list(dict.fromkeys(result["parameter"]))
+    cycle = _parameter_colours(params)
+    for axis, pol in zip(axes, policies):
+        rows = result[(result["policy"] == pol) & (result["index"] == index)].sort_values("month")
+        for param in params:
+            r = rows[rows["parameter"] == param]
+            axis.plot(r["month"], r["estimate"], color=cycle[param], lw=2, label=param)
+            axis.fill_between(r["month"], r["ci_low"], r["ci_high"], color=cycle[param], alpha=0.2, lw=0)
+        axis.axhline(0, color="black", lw=0.8)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axis.set_xlabel("month")
+        axis.set_ylabel(INDEX_LABELS[index] if index in INDEX_LABELS else index)
+        axis.grid(alpha=0.3)
+        axis.legend(frameon=False, fontsize=8)
+        axis.set_title(f"{pol}: {index} by month ({_confidence(result)} bootstrap band)", fontsize=9)
+    if ax is None:
+        _suptitle(fig, _sensitivity_title(result))
+    return fig
+
+
+def _tornado_panel(ax, rows, indices) -> None:
+    stats = ("estimate", "ci_low", "ci_high")
+    table = {stat: rows.pivot(index="parameter", columns="index", values=stat) for stat in stats}
+    first = table["estimate"][indices[0]]
+    params = sorted(first.index, key=lambda p: -np.nan_to_num(abs(first[p]), nan=-1.0))  # NaN last
+    y = np.arange(len(params))[::-1].astype(float)
+    height = 0.8 / len(indices)
+    for j, name in enumerate(indices):
+        est, lo, hi = (table[stat][name].reindex(params).to_numpy(dtype=float) for stat in stats)
+        yy = y + ((len(indices) - 1) / 2 - j) * height
+        colour = INDEX_COLOURS.get(name, "#566573")
+        ax.barh(yy, np.nan_to_num(est), height, color=colour, label=INDEX_LABELS.get(name, name))
+        ok = np.isfinite(est) & np.isfinite(lo) & np.isfinite(hi)
+        if ok.any():  # a point estimate can sit outside its percentile interval: clip, do not fail
+            err = np.clip(np.vstack([est[ok] - lo[ok], hi[ok] - est[ok]]), 0.0, None)
+            ax.errorbar(est[ok], yy[ok], xerr=err, fmt="none", ecolor="black", capsize=2, lw=1)
+        for yv in yy[~np.isfinite(est)]:
+            ax.text(0.0, yv, " n/a", va="center", fontsize=8, color="#8c8c8c")
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, params, fontsize=8)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # outside: bars fill the axes
+
+
+def _chosen(result, column: str, wanted, default) -> list:
+    """The values of ``column`` asked for (one name or several; ``default`` when None), checked against the result."""
+    available = list(dict.fromkeys(result[column]))
+    chosen = (available if default is None else default) if wanted is None else (
+        [wanted] if isinstance(wanted, str) else list(wanted))
+    unknown = [c for c in chosen if c not in available]
+    if unknown:
+        raise ValueError(f"{column} {', '.join(map(repr, unknown))} is not in this result; it has {', '.join(available)}")
+    return chosen
+
+
+def _result_policies(result, policy, ax) -> list:
+    chosen = _chosen(result, "policy", policy, None)
+    if ax is not None and len(chosen) != 1:
+        raise ValueError(f"ax= draws one policy; this result has {', '.join(chosen)}: choose one with policy=")
+    return chosen
+
+
+def _result_month(result, month) -> int:
+    months = sorted(set(int(m) for m in result["month"]))
+    if month is None:
+        return months[-1]
+    if month not in months:
+        raise ValueError(f"month {month!r} is not in this result; it has {', '.join(map(str, months))}")
+    return int(month)
+
+
+def _result_indices(result, index, default) -> list:
+    return _chosen(result, "index", index, default)
+
+
+def _panels(n: int, ax, size):
+    if ax is not None:
+        return ax.figure, [ax]
+    fig, axes = _figure(1, n, figsize=(size[0] * n, size[1]))
+    return fig, list(axes.flat)
+
+
+def _parameter_colours(params) -> dict:
+    import matplotlib as mpl
+
+    cycle = mpl.colormaps["tab10"].colors
+    return {p: cycle[i % len(cycle)] for i, p in enumerate(params)}
+
+
+def _confidence(result) -> str:
+    return f"{result.attrs.get('confidence', 0.95):.0%}"
+
+
+def _sensitivity_title(result) -> str:
+    attrs = result.attrs
+    what = attrs.get("outcome") or attrs.get("metric", "")
+    points = f" from {attrs['points']} points" if "points" in attrs else ""
+    return f"Sensitivity of {what}{points} ({_confidence(result)} bootstrap intervals)"
+
+
+def _suptitle(fig, text: str) -> None:
+    """A figure title wrapped to the figure's width (about 14 characters per inch at 10 pt)."""
+    import textwrap
+
+    fig.suptitle(textwrap.fill(text, width=max(40, int(14 * fig.get_figwidth()))), fontsize=10)
+
+
+def _panel_title(result, policy, month) -> str:
+    """Policy and month, with the numbers that say how far to trust the bars."""
+    parts = [f"{policy}, month {month}"]
+    noise = result.attrs.get("noise_share", {}).get((policy, month))
+    if noise is not None and np.isfinite(noise):
+        parts.append(f"Monte Carlo noise {noise:.1%} of the variance between points")
+    r2 = result.attrs.get("r_squared", {}).get((policy, month))
+    if r2 is not None and np.isfinite(r2):
+        parts.append(f"R² {r2:.2f}")
+    return "\n".join([parts[0], ", ".join(parts[1:])]) if len(parts) > 1 else parts[0]

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._stats import mean_ci, point_parameters, resolve_month, select_point
+from ._stats import mean_ci, point_label, point_parameters, resolve_month, select_point
 
 METRICS = (
     "retention",
@@ -52,11 +52,12 @@ def cumulative(raw: xr.DataArray) -> xr.DataArray:
     return flows.cumsum("month", skipna=False)
 
 
-def replication_outcomes(ds: xr.Dataset, month: int | None = None, *, point: int = 0) -> xr.Dataset:
+def replication_outcomes(ds: xr.Dataset, month: int | None = None, *, point: int | None = None) -> xr.Dataset:
     """The table's metrics per policy and replication, before any summary.
 
     Returns a Dataset with dims (policy, replication): one variable per
     metric of ``METRICS``. Use it for your own statistics or histograms.
+    ``point`` is as in :func:`policy_table`.
 
     >>> out = loyalsim.replication_outcomes(ds, month=12)            # doctest: +SKIP
     >>> out["net_value"].to_pandas().T.describe()                      # doctest: +SKIP
@@ -77,15 +78,19 @@ def replication_outcomes(ds: xr.Dataset, month: int | None = None, *, point: int
             "paradox_share": summed["paradox_events"] / complaints.where(complaints != 0),
         }
     result = xr.Dataset({name: out[name].drop_vars("month", errors="ignore") for name in METRICS})
-    result.attrs.update(month=m, point=int(point))
+    result.attrs.update(month=m, point=point_label(d))
     return result.transpose("policy", "replication")
 
 
-def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int = 0) -> pd.DataFrame:
+def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int | None = None) -> pd.DataFrame:
     """One row per policy: each metric with its 95% CI, contrast to the baseline and P(beats baseline).
 
-    ``month`` is the horizon (default: the last month T); ``point`` the sweep
-    point (default 0). Columns are a MultiIndex (metric, statistic) with the
+    ``month`` is the horizon (default: the last month T). ``point`` is the
+    sweep point's design index (``ds["point"]`` values); leave it out for a
+    file without a sweep or a dataset already narrowed with
+    ``ds.sel(point=k)``. On a sweep without ``point`` it raises ValueError
+    (each point is a different experiment; see :func:`loyalsim.sensitivity`
+    for all points at once). Columns are a MultiIndex (metric, statistic) with the
     statistics ``mean, ci_low, ci_high, diff_mean, diff_ci_low, diff_ci_high,
     p_beats_baseline``; ``table.attrs`` records month, point, replications,
     baseline and the swept parameters' values at that point.
