@@ -172,3 +172,48 @@ def test_point_in_a_snapshot_is_the_design_index(tmp_path, engine_sweep):
         with pytest.raises(IndexError, match=r"point 1 does not exist: this file has points 3, 7 \(2 in all\), "
                                              r"a snapshot of 2 of 10 points"):  # fmt: skip
             loyalsim.policy_table(ds, point=1)
+
+
+def test_the_engines_snapshot_of_a_stopped_sweep_reads_and_resumes(engine, experiment_file, tmp_path):
+    """A real sweep stopped with Ctrl-C: its finished points are a readable,
+    incomplete file; --resume completes it, and the finished points did not change."""
+    import signal
+    import subprocess
+    import time
+
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(
+        experiment_file.read_text(encoding="utf-8")
+        + '\n[sweep]\ndesign = "lhs"\npoints = 12\n[sweep.parameters]\n"model.gain" = [0.2, 1.0]\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "sweep.h5"
+    checkpoint = tmp_path / "sweep.h5.checkpoint"
+    proc = subprocess.Popen([str(engine), "run", str(sweep), "-o", str(out), "--threads", "1", "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 120
+    # Two points are 2 x 5 replications: wait for 11 units, so at least two points are whole.
+    while time.monotonic() < deadline and len(list(checkpoint.glob("unit-*"))) < 11 and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the sweep finished before it could be stopped (a very fast machine)")
+    assert proc.returncode == 130, err
+    assert "readable in" in err and not out.exists()
+
+    with pytest.warns(loyalsim.PartialResultsWarning):
+        snapshot = loyalsim.open(out, partial=True)
+    with snapshot:
+        done = [int(p) for p in snapshot["point"]]
+        assert len(done) >= 2 and int(snapshot.attrs["complete"]) == 0
+        assert done == sorted(done) and done[:2] == [0, 1]
+        early = snapshot["net_value"].sel(point=done).load()
+
+    subprocess.run([str(engine), "run", str(sweep), "-o", str(out), "--resume", "-q"], check=True, timeout=600)
+    assert not (tmp_path / "sweep.h5.partial").exists()
+    with loyalsim.open(out) as final:
+        assert int(final.attrs["complete"]) == 1 and final.sizes["point"] == 12
+        np.testing.assert_array_equal(final["net_value"].sel(point=done).values, early.values)
+        table = loyalsim.sensitivity(final, metric="net_value", policy="fast_empathetic", bootstrap=100)
+        assert set(table["parameter"]) == {"model.gain"} and set(table["index"]) == {"SRC", "PRCC"}
