@@ -161,7 +161,7 @@ SaltelliEstimate saltelli_estimate(const std::vector<double>& y, const std::vect
   for (std::size_t i = 0; i < k; ++i) {
     double first = 0.0, total = 0.0;
     for (const auto j : rows) {
-      first += b(j) * (ab(j, i) - a(j));             // Saltelli et al. (2010)
+      first += (b(j) - mean) * (ab(j, i) - a(j));    // Saltelli et al. (2010), centred
       total += (a(j) - ab(j, i)) * (a(j) - ab(j, i));  // Jansen (1999)
     }
     e.indices[i] = first / n / v;

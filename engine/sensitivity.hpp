@@ -53,7 +53,9 @@ struct SobolIndices {
 // point j*(dims+2) + m is A_j (m = 0), B_j (m = 1) or AB^(i)_j (m = 2 + i).
 // With A_j, B_j, AB_ij the replication means and V the population variance
 // (divide by 2N) of A and B together:
-//   S_i  = mean_j( B_j (AB_ij - A_j) ) / V
+//   S_i  = mean_j( (B_j - m) (AB_ij - A_j) ) / V   (m: the mean of A and B; centring
+//          keeps the expectation, E[AB_i - A] = 0, and removes the m (AB_i - A)
+//          term whose variance swamps S_i when the outcome's mean is large)
 //   ST_i = mean_j( (A_j - AB_ij)^2 ) / (2 V)
 // Indices are NaN when V == 0. Throws std::invalid_argument unless values
 // holds a whole number of Saltelli rows of whole replications.

@@ -15,8 +15,11 @@ point is the mean of its replications' outcomes.
 
 Sobol' indices (Saltelli designs; rows j hold A_j, B_j and AB^(i)_j, A_j with
 parameter i taken from B_j), with V the population variance (ddof 0) of the A
-and B outputs together:
-    S1_i = mean_j( B_j (AB_ij − A_j) ) / V              (Saltelli et al. 2010)
+and B outputs together and m their mean (centring B leaves the estimator's
+expectation unchanged, since E[AB_i − A] = 0, but removes the term m (AB_i − A)
+whose variance swamps the index when the outcome's mean is large against its
+spread, as net value's is):
+    S1_i = mean_j( (B_j − m) (AB_ij − A_j) ) / V        (Saltelli et al. 2010, centred)
     ST_i = mean_j( (A_j − AB_ij)² ) / (2 V)             (Jansen 1999)
 
 Regression indices (any design), X the parameter values (log value for a log
@@ -315,7 +318,8 @@ def _sobol_indices(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
     a, b, ab = y[:, :, 0], y[:, :, 1], y[:, :, 2:]  # (resample, row, outcome), …, (resample, row, k, outcome)
     v = np.concatenate([a, b], axis=1).var(axis=1)[:, None]  # (resample, 1, outcome)
     with np.errstate(invalid="ignore", divide="ignore"):
-        first = (b[:, :, None] * (ab - a[:, :, None])).mean(axis=1) / v
+        m = np.concatenate([a, b], axis=1).mean(axis=1)[:, None]  # (resample, 1, outcome)
+        first = ((b - m)[:, :, None] * (ab - a[:, :, None])).mean(axis=1) / v
         total = ((a[:, :, None] - ab) ** 2).mean(axis=1) / (2.0 * v)
     scale = np.maximum(np.abs(a).max(axis=1), np.abs(b).max(axis=1))[:, None]
     indices = np.where(~_negligible(v, scale), np.concatenate([first, total], axis=1), np.nan)  # (resample, 2k, outcome)

@@ -140,8 +140,8 @@ TEST(Sensitivity, NoiseShareOfAHandExample) {
 TEST(Sensitivity, SobolEstimatorsOnAHandExample) {
   // Two Saltelli rows of one input, two replications each (means in
   // brackets): A = (1, 0), B = (3, 2), AB = (2, 4).
-  //   V  = population variance of {1, 0, 3, 2} = 5/4
-  //   S  = mean(3 (2 - 1), 2 (4 - 0)) / V = 5.5 / 1.25 = 4.4
+  //   V  = population variance of {1, 0, 3, 2} = 5/4, mean m = 3/2
+  //   S  = mean((3 - m)(2 - 1), (2 - m)(4 - 0)) / V = 1.75 / 1.25 = 1.4
   //   ST = mean((1 - 2)^2, (0 - 4)^2) / (2 V) = 8.5 / 2.5 = 3.4
   // (not valid indices of any function; the point is the exact formulas).
   const std::vector<double> v = {0.5, 1.5, 2, 4, 2, 2,   // A_0 [1], B_0 [3], AB_0 [2]
@@ -149,7 +149,7 @@ TEST(Sensitivity, SobolEstimatorsOnAHandExample) {
   const auto s = sensitivity::sobol_indices(v, 2, 1, 0);
   EXPECT_EQ(s.rows, 2u);
   EXPECT_DOUBLE_EQ(s.variance, 1.25);
-  EXPECT_DOUBLE_EQ(s.first[0].value, 4.4);
+  EXPECT_DOUBLE_EQ(s.first[0].value, 1.4);
   EXPECT_DOUBLE_EQ(s.total[0].value, 3.4);
 }
 

@@ -148,7 +148,8 @@ def sobol_by_definition(y):
     """S1, ST of Saltelli rows y (row, k + 2), straight from the formulas."""
     a, b, ab = y[:, 0], y[:, 1], y[:, 2:]
     v = np.var(np.concatenate([a, b]))
-    s1 = [np.mean(b * (ab[:, i] - a)) / v for i in range(ab.shape[1])]
+    m = np.concatenate([a, b]).mean()
+    s1 = [np.mean((b - m) * (ab[:, i] - a)) / v for i in range(ab.shape[1])]
     st = [np.mean((a - ab[:, i]) ** 2) / (2 * v) for i in range(ab.shape[1])]
     return np.array(s1 + st)
 
