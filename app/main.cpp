@@ -104,8 +104,9 @@ void print_plan(const app::Experiment& e, int threads, const app::ThreadPlan& pl
 // once per kMinSeconds.
 class SnapshotPublisher {
  public:
-  SnapshotPublisher(const app::Experiment& e, fs::path out, int threads)
-      : e_(e), target_(app::partial_path(out)), threads_(threads), start_(Clock::now()), last_(start_) {}
+  SnapshotPublisher(const app::Experiment& e, fs::path out, int threads, int processes)
+      : e_(e), target_(app::partial_path(out)), threads_(threads), processes_(processes), start_(Clock::now()),
+        last_(start_) {}
 
   void offer(const app::Ensemble& ens, const std::vector<std::uint64_t>& done, bool force) {
     const auto now = Clock::now();
@@ -113,6 +114,7 @@ class SnapshotPublisher {
     if (done.empty() || (!force && since < std::max(kMinSeconds, 10 * last_cost_))) return;
     app::RunFacts facts;
     facts.threads = threads_;
+    facts.processes = processes_;
     facts.wall_seconds = std::chrono::duration<double>(now - start_).count();
     try {
       app::write_results(target_, e_, ens, facts, done, false);
@@ -128,7 +130,7 @@ class SnapshotPublisher {
   static constexpr double kMinSeconds = 5.0;
   const app::Experiment& e_;
   fs::path target_;
-  int threads_;
+  int threads_, processes_;
   Clock::time_point start_, last_;
   double last_cost_ = 0;
 };
@@ -211,7 +213,7 @@ int run_command(const RunArgs& a, const distributed::Session* mpi) {
     remote = distributed::remote_workers(*mpi);
   }
   engine::Progress progress(app::progress_units(e), "months", !a.quiet);
-  SnapshotPublisher snapshots(e, out, threads);
+  SnapshotPublisher snapshots(e, out, threads, processes);
   app::EnsembleOptions options;
   options.threads = threads;
   options.store = &store;

@@ -291,7 +291,7 @@ bool built_with_mpi() { return run_cli("--version").output.find("(with MPI)") !=
 // Loopback only, more ranks than cores allowed, and root allowed (CI containers run as root).
 std::string mpirun(int ranks) {
   return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np " + std::to_string(ranks) +
-         " --oversubscribe --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo " +
+         " --oversubscribe --bind-to none --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo " +
          LOYALSIM_BINARY + " ";
 }
 
