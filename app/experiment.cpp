@@ -261,7 +261,8 @@ bool read_sweep_parameter(Reader& r, const toml::node& spec, const SweepTarget& 
   };
   auto check_value = [&](const toml::node& where, double v) {
     if (target.type == SweepTarget::even_integer) {
-      if (v != std::floor(v) || static_cast<std::int64_t>(v) % 2 != 0 || !target.range.contains(v)) {
+      // Range first: casting a double beyond int64 (1e20, inf) is undefined behaviour.
+      if (v != std::floor(v) || !target.range.contains(v) || static_cast<std::int64_t>(v) % 2 != 0) {
         r.problem(&where, key, "value " + engine::config::format_number(v) + " is not allowed", "even integers in [0, 64]");
         return false;
       }
