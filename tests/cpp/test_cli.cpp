@@ -323,7 +323,7 @@ TEST_F(Cli, MpiAKilledRankFailsTheJobAndResumeFinishesIt) {
   // Start two ranks; once three units are saved, SIGKILL rank 1 (found by its MPI rank variable).
   const auto r = shell("(" + mpirun(2) + "run " + sweep.string() + " --threads 1 --replications 2 -q -o " + out.string() +
                        " > " + (dir_ / "mpi.log").string() + " 2>&1; echo $? > " + (dir_ / "rc").string() + ") & "
-                       "for i in $(seq 1 600); do [ $(ls " + checkpoint + " 2>/dev/null | grep -c unit) -ge 3 ] && break; sleep 0.05; done; "
+                       "for i in $(seq 1 600); do [ $(ls " + checkpoint + " 2>/dev/null | grep -c '^unit-.*[.]bin$') -ge 3 ] && break; sleep 0.05; done; "
                        "for p in $(pgrep -f 'loyalsim run " + sweep.string() + "'); do "
                        "  tr '\\0' '\\n' < /proc/$p/environ 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 && kill -9 $p && echo killed $p; "
                        "done; wait");

@@ -72,13 +72,13 @@ class Reliability : public ::testing::Test {
   }
 
   // Starts `run` in the background, waits until at least `units` units are
-  // checkpointed, sends `signal`, and waits for the process. Returns its exit code and output.
+  // checkpointed (finished unit-N.bin files, not the unit-N.bin.tmp being written), sends `signal`, and waits for the process. Returns its exit code and output.
   Outcome interrupt_after(const fs::path& out, int units, const char* signal) {
     const auto log = dir_ / "run.log";
     const std::string checkpoint = out.string() + ".checkpoint";
     const auto r = shell("(exec " + std::string(LOYALSIM_BINARY) + " run " + experiment_.string() + " --threads 1 -o " +
                          out.string() + " > " + log.string() + " 2>&1) & pid=$!; "
-                         "for i in $(seq 1 1200); do [ $(ls " + checkpoint + " 2>/dev/null | grep -c '^unit-') -ge " +
+                         "for i in $(seq 1 1200); do [ $(ls " + checkpoint + " 2>/dev/null | grep -c '^unit-.*[.]bin$') -ge " +
                          std::to_string(units) + " ] && break; sleep 0.02; done; kill -" + signal + " $pid; wait $pid");
     return {r.code, read_text(log)};
   }
@@ -181,9 +181,9 @@ TEST_F(Reliability, AResultsFileAnotherRunIsWritingIsLeftAlone) {
   // A first run holds the checkpoint; a second, even with --force, must not touch it.
   const auto r = shell("(" + std::string(LOYALSIM_BINARY) + " run " + experiment_.string() + " -q --threads 1 -o " +
                        out.string() + " > /dev/null 2>&1 &) ; "
-                       "for i in $(seq 1 500); do [ $(ls " + checkpoint + " 2>/dev/null | grep -c '^unit-') -ge 1 ] && break; sleep 0.02; done; " +
+                       "for i in $(seq 1 500); do [ $(ls " + checkpoint + " 2>/dev/null | grep -c '^unit-.*[.]bin$') -ge 1 ] && break; sleep 0.02; done; " +
                        LOYALSIM_BINARY + " run " + experiment_.string() + " -q --force -o " + out.string() + " 2>&1; echo second=$?; "
-                       "ls " + checkpoint + " | grep -c '^unit-'; wait");
+                       "ls " + checkpoint + " | grep -c '^unit-.*[.]bin$'; wait");
   EXPECT_NE(r.output.find("another loyalsim process is writing"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("second=1"), std::string::npos) << r.output;
   // The first run finishes normally.

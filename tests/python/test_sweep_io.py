@@ -193,7 +193,7 @@ def test_the_engines_snapshot_of_a_stopped_sweep_reads_and_resumes(engine, exper
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
     deadline = time.monotonic() + 120
     # Two points are 2 x 5 replications: wait for 11 units, so at least two points are whole.
-    while time.monotonic() < deadline and len(list(checkpoint.glob("unit-*"))) < 11 and proc.poll() is None:
+    while time.monotonic() < deadline and len(list(checkpoint.glob("unit-*.bin"))) < 11 and proc.poll() is None:
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
