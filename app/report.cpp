@@ -231,7 +231,9 @@ void print_sweep_summary(const std::filesystem::path& results, std::ostream& out
   for (std::size_t i = 0; i < params.size(); ++i) out << (i ? ", " : " (") << params[i];
   out << ")\n\nNet value (discounted, months 1..T, mean over replications) across points:\n";
   // Per policy: min, median, max over points, and the point of the max.
-  const Cube probe = read_cube(f, "net_value", 0);
+  const auto shape = f.shape("net_value");  // (point, policy, replication, month)
+  const Cube probe{static_cast<std::uint32_t>(shape[1]), static_cast<std::uint32_t>(shape[2]),
+                   static_cast<std::uint32_t>(shape[3]), {}};
   const std::vector<double> all = f.read_doubles("net_value");
   const std::size_t per_point = static_cast<std::size_t>(probe.policies) * probe.reps * probe.months;
   const auto point_ids = f.read_int64("point");
