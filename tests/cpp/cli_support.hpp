@@ -1,5 +1,6 @@
 // Helpers for tests that run the `loyalsim` program: a shell with captured
-// output, and a dataset-by-dataset comparison of two results files.
+// output, a fixture with its own folder and experiment file, reading a file
+// whole, and a dataset-by-dataset comparison of two results files.
 #pragma once
 
 #include <sys/wait.h>
@@ -8,6 +9,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -34,6 +37,34 @@ inline Outcome shell(const std::string& command) {
   o.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return o;
 }
+
+inline std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A test with its own empty folder under /tmp (named after the test) holding
+// one experiment file, `experiment_`; the folder is removed afterwards.
+class ExperimentFolderTest : public ::testing::Test {
+ protected:
+  ExperimentFolderTest(std::string prefix, std::string text, std::string file_name)
+      : prefix_(std::move(prefix)), text_(std::move(text)), file_name_(std::move(file_name)) {}
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("loyalsim-" + prefix_ + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    experiment_ = dir_ / file_name_;
+    std::ofstream(experiment_) << text_;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_, experiment_;
+
+ private:
+  std::string prefix_, text_, file_name_;
+};
 
 inline Outcome run_cli(const std::string& args) { return shell(std::string(LOYALSIM_BINARY) + " " + args); }
 

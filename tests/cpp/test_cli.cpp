@@ -62,18 +62,9 @@ compensation = 1.0
 root_cause_fix = 0.5
 )";
 
-class Cli : public ::testing::Test {
+class Cli : public ExperimentFolderTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("loyalsim-cli-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    experiment_ = dir_ / "exp.toml";
-    std::ofstream(experiment_) << kExperiment;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_, experiment_;
+  Cli() : ExperimentFolderTest("cli", kExperiment, "exp.toml") {}
 };
 
 }  // namespace

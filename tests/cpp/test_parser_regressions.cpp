@@ -13,19 +13,13 @@
 #include <vector>
 
 #include "app/experiment.hpp"
+#include "cli_support.hpp"
 #include "engine/errors.hpp"
 
 namespace fs = std::filesystem;
 using namespace loyalsim;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> problems_of(const std::string& text) {
   try {
@@ -49,7 +43,7 @@ TEST(ParserRegressions, EveryKeptInputIsAcceptedOrRefusedCleanly) {
   for (const auto& f : files) {
     SCOPED_TRACE(f.filename().string());
     try {
-      app::parse_experiment(slurp(f), f.filename());
+      app::parse_experiment(loyalsim::testing::read_text(f), f.filename());
     } catch (const engine::InputError& e) {
       EXPECT_FALSE(e.problems().empty());
     } catch (const std::exception& e) {

@@ -18,13 +18,6 @@ using namespace loyalsim::testing;
 
 namespace {
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (std::size_t i = s.find(from); i != std::string::npos; i = s.find(from, i + to.size())) s.replace(i, from.size(), to);
   return s;
@@ -50,17 +43,9 @@ name = "fix"
 root_cause_fix = 0.5
 )";
 
-class Reliability : public ::testing::Test {
+class Reliability : public ExperimentFolderTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("loyalsim-rel-" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    experiment_ = dir_ / "long.toml";
-    std::ofstream(experiment_) << kLongRun;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  Reliability() : ExperimentFolderTest("rel", kLongRun, "long.toml") {}
 
   // The unbroken reference file, computed once per test that needs it.
   fs::path unbroken() {
@@ -82,8 +67,6 @@ class Reliability : public ::testing::Test {
                          std::to_string(units) + " ] && break; sleep 0.02; done; kill -" + signal + " $pid; wait $pid");
     return {r.code, read_text(log)};
   }
-
-  fs::path dir_, experiment_;
 };
 
 }  // namespace
