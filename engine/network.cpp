@@ -55,7 +55,7 @@ constexpr u32 kMinChunk = 1u << 14;
 constexpr u32 kMaxChunks = 1024;
 constexpr u32 kShuffleBucketBits = 14;  // shuffle buckets of about 2^14 nodes: they stay in L1/L2
 constexpr u32 kNone = 0xFFFFFFFFu;      // an own partner lost to a self-loop (sorts last)
-constexpr u32 kMaxRunHalf = 64;         // two_groups partition buffers: ring_neighbours <= 128
+constexpr u32 kMaxWindowHalf = 7;       // window_ties reads a row's ring bits in one word up to k/2 = 7
 
 constexpr u32 kBucketTag = 1u << 29;
 constexpr u32 kShuffleTag = 2u << 29;
@@ -104,24 +104,6 @@ void sort_few(u32* a, u32 n) {
   for (u32 i = 0; i < n; ++i) a[i] = v[i];
 }
 
-// The sorted union of sorted a and b, each value once, into out; returns its
-// size. a[na] and b[nb] must hold kNone (a sentinel above every label), so the
-// loop needs no end tests and no data-dependent branch.
-u32 merge_unique(const u32* a, u32 na, const u32* b, u32 nb, u32* out) {
-  u32 i = 0, j = 0, n = 0, last = kNone;
-  for (u32 t = na + nb; t > 0; --t) {
-    const u32 x = a[i], y = b[j];
-    const bool take_a = x <= y;
-    const u32 v = take_a ? x : y;
-    i += take_a;
-    j += !take_a;
-    out[n] = v;
-    n += v != last;
-    last = v;
-  }
-  return n;
-}
-
 // Removes from sorted w[0..nw) the values of sorted s[0..ns), in place;
 // returns the new size. The rare path: a weak tie that repeats a strong one.
 u32 remove_common(u32* w, u32 nw, const u32* s, u32 ns) {
@@ -148,6 +130,15 @@ u32 insert_unique(u32* a, u32 n, u32 x) {
 struct RingPart {
   u32 size, low;  // labels written; of them, the first `low` are below the group bound (all, unless two groups)
 };
+
+// Set bits of x. std::popcount is a library call on baseline x86-64 (no
+// POPCNT without -march); this is a dozen inline operations.
+inline u32 bit_count(u64 x) {
+  x -= (x >> 1) & 0x5555555555555555ull;
+  x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+  x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+  return static_cast<u32>((x * 0x0101010101010101ull) >> 56);
+}
 
 u32 chunk_size(u32 n) {
   u32 c = kMinChunk;
@@ -189,8 +180,25 @@ class SmallWorldBuilder {
   void merge_bucket(u32 b, MergeScratch& m);
   u32 assemble_row(u32 s, const u32* in, u32 n_in, const u32* weak_in, u32 n_weak_in, MergeScratch& m, u32* out);
   RingPart ring_ties(u32 q, u32* run, u32* out) const;
-  u32 order_ring_run(const u32* run, u32 n, u32* out) const;
+  RingPart window_ties(u32 q, u32* run, u32* out) const;
+  // label_[t], for a random t: with two groups computed from a rank index that
+  // fits in L2 (12 bytes per 64 positions), not read from the 4 bytes per
+  // position of label_, whose random reads miss the cache.
+  [[nodiscard]] u32 label_of(u32 t) const {
+    if (run_order_ == RunOrder::ascending) return t;
+    if (run_order_ != RunOrder::two_groups) return label_[t];
+    const u64 mask = group1_mask_[t / 64];
+    const u32 i = t % 64, ones = bit_count(mask & ((u64{1} << i) - 1));
+    const u32 low = low_before_[t / 64] + (i - ones);  // group-0 positions before t
+    const u32 up = 0u - static_cast<u32>(mask >> i & 1);  // all ones in group 1: a select, not a branch
+    return low ^ ((low ^ (group_bound_ + (t - low))) & up);
+  }
   [[nodiscard]] bool rewired(u64 bit) const { return (rewired_bits_[bit >> 6] >> (bit & 63)) & 1u; }
+  // The 64 rewired bits from bit `from` on, bit i of the result = bit from + i.
+  [[nodiscard]] u64 window_bits(u64 from) const {
+    const u64 w = from >> 6, o = from & 63;
+    return rewired_bits_[w] >> o | (rewired_bits_[w + 1] << 1) << (63 - o);
+  }
   TieGraph compact();
   [[nodiscard]] u32 rows_of_bucket(u32 b) const { return std::min(kBucketRows, n_ - (b << kBucketBits)); }
   [[nodiscard]] u32 chunk_end(u32 c) const { return static_cast<u32>(std::min<u64>(n_, u64{c + 1} * chunk_)); }
@@ -200,9 +208,12 @@ class SmallWorldBuilder {
   u32 n_, half_, partners_, chunk_, chunks_, buckets_;
   int threads_ = 1;
   RunOrder run_order_ = RunOrder::random;
+  u32 window_shift_[2 * kMaxWindowHalf] = {};  // window_ties: bit of each window position's ring edge
   u32 group_bound_ = 0;  // with two_groups: the first slot of group 1
 
   HugeBuffer<u32> label_;     // ring position -> row label
+  std::vector<u64> group1_mask_;  // two groups: bit p % 64 of word p / 64: position p's node in group 1
+  std::vector<u32> low_before_;   // two groups: group-0 positions before position 64 i
   HugeBuffer<u32> position_;  // row label -> ring position
   HugeBuffer<u32> own_;       // row * partners_ + i: the row's own weak partners, ascending, kNone last
   HugeBuffer<u64> rewired_bits_;                    // bit q * half + j - 1: ring edge (q, q + j) rewired
@@ -299,7 +310,11 @@ RingOrderNetwork SmallWorldBuilder::ring_order(std::span<const u32> bounds) {
   if (n_ == 0) return out;
   const HugeBuffer<u32> ring = random_permutation();
   const auto groups = static_cast<u32>(bounds.size() + 1);
-  auto group_of = [&](u32 node) { return static_cast<u32>(std::upper_bound(bounds.begin(), bounds.end(), node) - bounds.begin()); };
+  auto group_of = [&](u32 node) {  // without a branch: which group is random along the ring
+    u32 g = 0;
+    for (const u32 b : bounds) g += node >= b;
+    return g;
+  };
   // A ring position's slot: its group's first slot (= first node id) plus its
   // rank among the group's positions, counted per chunk then prefix-summed.
   std::vector<u32> next(static_cast<std::size_t>(chunks_) * groups, 0);
@@ -311,14 +326,23 @@ RingOrderNetwork SmallWorldBuilder::ring_order(std::span<const u32> bounds) {
     for (u32 c = 0; c < chunks_; ++c) at += std::exchange(next[static_cast<std::size_t>(c) * groups + g], at);
   }
   if (bounds.empty()) run_order_ = RunOrder::ascending;
-  else if (bounds.size() == 1 && half_ <= kMaxRunHalf) run_order_ = RunOrder::two_groups, group_bound_ = bounds[0];
+  else if (bounds.size() == 1) run_order_ = RunOrder::two_groups, group_bound_ = bounds[0];
   label_ = HugeBuffer<u32>(n_);
   position_ = HugeBuffer<u32>(n_);
   out.storage_to_node = HugeBuffer<u32>(n_);
+  if (run_order_ == RunOrder::two_groups) {
+    group1_mask_.assign(n_ / 64 + 1, 0);
+    low_before_.assign(n_ / 64 + 1, 0);
+  }
   parallel_for(chunks_, threads_, [&](u32 c) {
     u32* at = next.data() + static_cast<std::size_t>(c) * groups;
     for (u32 p = c * chunk_; p < chunk_end(c); ++p) {
-      const u32 slot = at[group_of(ring[p])]++;
+      const u32 g = group_of(ring[p]);
+      if (run_order_ == RunOrder::two_groups) {  // chunks are whole 64-position blocks
+        if (p % 64 == 0) low_before_[p / 64] = at[0];
+        group1_mask_[p / 64] |= u64{g} << (p % 64);
+      }
+      const u32 slot = at[g]++;
       label_[p] = slot;
       position_[slot] = p;
       out.storage_to_node[slot] = ring[p];
@@ -334,7 +358,9 @@ RingOrderNetwork SmallWorldBuilder::ring_order(std::span<const u32> bounds) {
 
 TieGraph SmallWorldBuilder::build_graph() {
   own_ = HugeBuffer<u32>(static_cast<std::size_t>(n_) * partners_);
-  rewired_bits_ = HugeBuffer<u64>((static_cast<u64>(n_) * half_ + 63) / 64);
+  rewired_bits_ = HugeBuffer<u64>((static_cast<u64>(n_) * half_ + 63) / 64 + 1);  // + 1: window_bits reads a word ahead
+  for (u32 i = 0; i < 2 * half_ && half_ <= kMaxWindowHalf; ++i)  // see window_ties
+    window_shift_[i] = i < half_ ? half_ * half_ - 1 - (half_ - i) * (half_ - 1) : half_ * half_ + (i - half_);
   rewired_.assign(chunks_, {});
   hist_.assign(static_cast<std::size_t>(2) * chunks_ * buckets_, 0);
   own_count_.assign(buckets_, 0);
@@ -369,21 +395,28 @@ void SmallWorldBuilder::draw_chunk(u32 c) {
 
 // Each row's own partners, sorted (kNone, a self-loop, last); counts them into
 // the weak histogram of chunk c and (rows' buckets lie within the chunk) into
-// their bucket's own-partner count.
+// their bucket's own-partner count. Two passes: the draws, then the labels of
+// the partners, whose random reads then overlap instead of each waiting
+// behind a Philox call.
 void SmallWorldBuilder::draw_partners(u32 c) {
-  u32* h = hist_.data() + static_cast<std::size_t>(chunks_ + c) * buckets_;
-  for (u32 s = c * chunk_; s < chunk_end(c); ++s) {
+  const u32 s0 = c * chunk_, s1 = chunk_end(c);
+  for (u32 s = s0; s < s1; ++s) {
     const u32 q = position_[s];
     WordStream ws(rng_, q, kWeakTag);
     u32* own = own_.data() + static_cast<std::size_t>(s) * partners_;
     for (u32 i = 0; i < partners_; ++i) {
       const u32 t = ws.below(n_);
-      own[i] = t == q ? kNone : label_[t];
+      own[i] = t == q ? kNone : t;
     }
-    sort_few(own, partners_);
+  }
+  u32* h = hist_.data() + static_cast<std::size_t>(chunks_ + c) * buckets_;
+  for (u32 s = s0; s < s1; ++s) {
+    u32* own = own_.data() + static_cast<std::size_t>(s) * partners_;
     u32 valid = 0;
     for (u32 i = 0; i < partners_; ++i)
-      if (own[i] != kNone) ++h[own[i] >> kBucketBits], ++valid;  // kNone: rare, a predictable branch
+      if (own[i] != kNone) own[i] = label_of(own[i]), ++valid;  // kNone: rare, a predictable branch
+    sort_few(own, partners_);
+    for (u32 i = 0; i < valid; ++i) ++h[own[i] >> kBucketBits];
     own_count_[s >> kBucketBits] += valid;
   }
 }
@@ -400,7 +433,7 @@ void SmallWorldBuilder::draw_rewiring(u32 c, u32 q0, u32 q1) {
     const u32 t = ws.below(n_);
     const u64 bit = static_cast<u64>(q0) * half_ + e;  // = q * half + (j - 1)
     rewired_bits_[bit >> 6] |= u64{1} << (bit & 63);
-    if (t != q) rewired_[c].push_back({label_[q], label_[t]});
+    if (t != q) rewired_[c].push_back({label_[q], label_of(t)});
   }
 }
 
@@ -457,19 +490,9 @@ void SmallWorldBuilder::scatter_chunk(u32 c) {
 // repeat, only when the ring wraps onto itself, k/2 >= n). `run` is scratch
 // for 2 k/2 labels.
 RingPart SmallWorldBuilder::ring_ties(u32 q, u32* run, u32* out) const {
-  u32 n = 0;
+  if (half_ <= 32 && q >= half_ && u64{q} + half_ < n_) return window_ties(q, run, out);  // kept: a 64-bit mask
   const u64 h = half_;
-  if (q >= half_ && u64{q} + half_ < n_) {  // no wrap-around: all but k positions
-    for (u32 j = half_; j >= 1; --j) {  // gathered in ring order, no branch on the bits
-      run[n] = label_[q - j];
-      n += !rewired((q - j) * h + j - 1);
-    }
-    for (u32 j = 1; j <= half_; ++j) {
-      run[n] = label_[q + j];
-      n += !rewired(q * h + j - 1);
-    }
-    return {n, order_ring_run(run, n, out)};
-  }
+  u32 n = 0;
   for (u32 j = half_; j >= 1; --j) {
     const u32 p = static_cast<u32>((u64{q} + n_ - j % n_) % n_);
     if (p != q && !rewired(p * h + j - 1)) out[n++] = label_[p];
@@ -483,27 +506,51 @@ RingPart SmallWorldBuilder::ring_ties(u32 q, u32* run, u32* out) const {
   return {n, n};  // one span [min, max]: a wide one, but wrap-around rows are few
 }
 
-// Sorts the labels of a run of consecutive ring positions into out and
-// returns how many are below group_bound_ (n unless two groups). In ring order
-// each group's labels rise along the run, so one group needs a copy and two a
-// stable partition; in node order they are random and need a sort.
-u32 SmallWorldBuilder::order_ring_run(const u32* run, u32 n, u32* out) const {
+// ring_ties without wrap-around (all but k positions), gathered in ring order
+// with no branch on the bits. In ring order each group's labels rise along
+// the ring, so one group comes out sorted and two need a stable partition
+// (group 1's labels collected apart in `run`, then appended); in node order
+// the labels are random and need a sort.
+//
+// The bits of q's 2h ring edges, (q - j, j) and (q, j) for j = 1..h, lie in
+// [qh - h^2, qh + h): for h <= 7 one 64-bit window holds them all, and
+// window_shift_[i] is the bit of window position i (q - h .. q - 1 for i < h,
+// q + 1 .. q + h after).
+RingPart SmallWorldBuilder::window_ties(u32 q, u32* run, u32* out) const {
+  const u64 h = half_;
+  const u32* label = label_.data() + (q - half_);  // label[i]: position q - h + i
+  u64 kept = ~u64{0};  // bit i: window position i's ring edge kept
+  if (half_ <= kMaxWindowHalf) {
+    const u64 bits = window_bits(q * h - h * h);
+    kept = 0;
+    for (u32 i = 0; i < 2 * half_; ++i) kept |= (~bits >> window_shift_[i] & 1) << i;
+  } else {
+    for (u32 j = 1; j <= half_; ++j) {
+      kept &= ~(u64{rewired((q - j) * h + j - 1)} << (half_ - j));
+      kept &= ~(u64{rewired(q * h + j - 1)} << (half_ + j - 1));
+    }
+  }
+  auto at = [&](u32 i) { return label[i + (i >= half_)]; };  // skip q itself
   if (run_order_ != RunOrder::two_groups) {
-    for (u32 i = 0; i < n; ++i) out[i] = run[i];
+    u32 n = 0;
+    for (u32 i = 0; i < 2 * half_; ++i) {
+      out[n] = at(i);
+      n += kept >> i & 1;
+    }
     if (run_order_ == RunOrder::random) sort_few(out, n);
-    return n;
+    return {n, n};
   }
-  u32 low = 0;
-  for (u32 i = 0; i < n; ++i) low += run[i] < group_bound_;
-  u32 lo = 0, hi = low;
-  for (u32 i = 0; i < n; ++i) {
-    const u32 up = run[i] >= group_bound_;
-    const u32 at = lo ^ ((lo ^ hi) & (0u - up));  // up ? hi : lo, without a branch
-    out[at] = run[i];
-    lo += 1 - up;
-    hi += up;
+  u32 low = 0, high = 0;
+  for (u32 i = 0; i < 2 * half_; ++i) {
+    const u32 v = at(i);
+    const u32 keep = kept >> i & 1, up = v >= group_bound_;
+    out[low] = v;
+    run[high] = v;
+    low += keep & (1 - up);
+    high += keep & up;
   }
-  return low;
+  for (u32 i = 0; i < high; ++i) out[low + i] = run[i];
+  return {low + high, low};
 }
 
 // Stable counting sort of bucket b's entries by row, strong (rewired) and weak
@@ -558,16 +605,39 @@ LabelSpan span_of(const u32* ring, u32 from, u32 to) {
   return from < to ? LabelSpan{ring[from], ring[to - 1] - ring[from]} : LabelSpan{kNone, 0};
 }
 
-// Whether some weak candidate might repeat a strong tie: inside the label span
-// of either group's ring ties, or equal to a rewired end. Exact enough to be
-// rare (a span holds about k/2 labels of n), cheap, and never wrong the other
-// way, so the exact removal runs only when it may matter.
-bool may_repeat(LabelSpan low, LabelSpan high, const u32* in, u32 n_in, const u32* weak, u32 n_weak) {
-  u32 hit = 0;
-  for (u32 i = 0; i < n_weak; ++i) hit |= (weak[i] - low.first <= low.width) | (weak[i] - high.first <= high.width);
-  for (u32 k = 0; k < n_in; ++k)
-    for (u32 i = 0; i < n_weak; ++i) hit |= weak[i] == in[k];
-  return hit != 0;
+// What a row's weak candidates are screened against: the label span of each
+// group's ring ties, and a 64-bit Bloom mask (bit v % 64) of its rewired ends.
+// A candidate outside both cannot repeat a strong tie; one inside (about k/n
+// of them for the spans, n_in/64 for the mask) sends the row down the exact
+// path. Never wrong the other way, so the screen costs three operations per
+// candidate, in the merge that makes them.
+struct StrongScreen {
+  LabelSpan low, high;
+  u64 ends = 0;
+  [[nodiscard]] u32 hit(u32 v) const {
+    return (v - low.first <= low.width) | (v - high.first <= high.width) | static_cast<u32>(ends >> (v % 64) & 1);
+  }
+};
+
+// The sorted union of sorted a and b, each value once, into out; returns its
+// size, and or-s the screen of every value into hit. a[na] and b[nb] must
+// hold kNone (a sentinel above every label), so the loop needs no end tests
+// and no data-dependent branch.
+u32 merge_weak(const u32* a, u32 na, const u32* b, u32 nb, const StrongScreen& screen, u32* out, u32& hit) {
+  u32 i = 0, j = 0, n = 0, last = kNone, any = 0;
+  for (u32 t = na + nb; t > 0; --t) {
+    const u32 x = a[i], y = b[j];
+    const bool take_a = x <= y;
+    const u32 v = take_a ? x : y;
+    i += take_a;
+    j += !take_a;
+    out[n] = v;
+    n += v != last;
+    last = v;
+    any |= screen.hit(v);
+  }
+  hit = any;
+  return n;
 }
 
 // Writes row s to out, [strong][weak], and returns its length; weak_in[n_weak_in]
@@ -575,9 +645,12 @@ bool may_repeat(LabelSpan low, LabelSpan high, const u32* in, u32 n_in, const u3
 u32 SmallWorldBuilder::assemble_row(u32 s, const u32* in, u32 n_in, const u32* weak_in, u32 n_weak_in,
                                     MergeScratch& m, u32* out) {
   const RingPart ring = ring_ties(position_[s], m.ring.data(), out);
-  const LabelSpan low = span_of(out, 0, ring.low), high = span_of(out, ring.low, ring.size);
+  StrongScreen screen{span_of(out, 0, ring.low), span_of(out, ring.low, ring.size)};
   u32 ns = ring.size;
-  for (u32 i = 0; i < n_in; ++i) ns = insert_unique(out, ns, in[i]);
+  for (u32 i = 0; i < n_in; ++i) {
+    ns = insert_unique(out, ns, in[i]);
+    screen.ends |= u64{1} << (in[i] % 64);
+  }
   const u32* own = own_.data() + static_cast<std::size_t>(s) * partners_;
   u32 n_own = 0;
   for (u32 i = 0; i < partners_; ++i) {
@@ -586,8 +659,9 @@ u32 SmallWorldBuilder::assemble_row(u32 s, const u32* in, u32 n_in, const u32* w
   }
   m.own[n_own] = kNone;
   u32* weak = out + ns;
-  u32 nw = merge_unique(m.own.data(), n_own, weak_in, n_weak_in, weak);
-  if (may_repeat(low, high, in, n_in, weak, nw)) nw = remove_common(weak, nw, out, ns);
+  u32 hit = 0;
+  u32 nw = merge_weak(m.own.data(), n_own, weak_in, n_weak_in, screen, weak, hit);
+  if (hit) nw = remove_common(weak, nw, out, ns);
   strong_count_[s] = ns;
   return ns + nw;
 }
@@ -601,6 +675,8 @@ TieGraph SmallWorldBuilder::compact() {
   rewired_bits_ = {};
   label_ = {};
   position_ = {};
+  group1_mask_ = {};
+  low_before_ = {};
   hist_ = {};
   std::vector<u64> start(buckets_ + 1, 0);
   for (u32 b = 0; b < buckets_; ++b) {
