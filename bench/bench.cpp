@@ -44,6 +44,15 @@ std::uint64_t proc_status_kib(const char* field) {
   return 0;
 }
 
+// Bytes of this process's anonymous memory on transparent huge pages.
+std::uint64_t huge_page_bytes() {
+  std::ifstream in("/proc/self/smaps_rollup");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("AnonHugePages:", 0) == 0) return std::stoull(line.substr(14)) * 1024;
+  return 0;
+}
+
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -98,12 +107,13 @@ void measure_network(const app::Experiment& e, std::uint32_t nodes, const std::v
   const std::uint64_t baseline = proc_status_kib("VmRSS:");
   const engine::SmallWorldSpec spec = network_spec(e.scenario, nodes);
   const std::uint32_t groups[] = {nodes / 2};
-  std::uint64_t ring_bytes = 0, node_bytes = 0, edges = 0;
+  std::uint64_t ring_bytes = 0, node_bytes = 0, edges = 0, huge = 0;
   {
     const auto net = engine::build_small_world_ring_order(spec, engine::RandomStream(e.seed, 0, 0, srp1::kNetworkDraw),
                                                           thread_counts.front(), groups);
     ring_bytes = net.bytes();
     edges = net.graph.edges();
+    huge = huge_page_bytes();
   }
   const std::uint64_t peak = proc_status_kib("VmHWM:");
   for (const int threads : thread_counts) {
@@ -119,10 +129,11 @@ void measure_network(const app::Experiment& e, std::uint32_t nodes, const std::v
                 nodes, threads, ring_s * 1e3, ring_s / nodes * 1e9, node_s * 1e3, node_s / nodes * 1e9);
   }
   std::printf("network: %u nodes, %.2f ties/node: ring order holds %.1f B/node (graph + both permutations), "
-              "node order %.1f B/node; peak RSS of one ring-order build %.1f B/node over a %.1f MiB baseline\n",
+              "node order %.1f B/node; peak RSS of one ring-order build %.1f B/node over a %.1f MiB baseline; "
+              "%.0f%% of the result on huge pages\n",
               nodes, 2.0 * static_cast<double>(edges) / nodes, static_cast<double>(ring_bytes) / nodes,
               static_cast<double>(node_bytes) / nodes, static_cast<double>(peak - baseline) / nodes,
-              baseline / 1048576.0);
+              baseline / 1048576.0, 100.0 * static_cast<double>(huge) / static_cast<double>(ring_bytes));
 }
 
 // Runs f in a child process; false if it failed.

@@ -8,7 +8,9 @@
 // access. (2) std::vector value-initialises, one extra pass over every byte;
 // fresh mappings are already zero and are only paid for where touched.
 // (3) shrink() hands the tail's pages back without the copy that
-// shrink_to_fit makes, which would double a builder's peak memory.
+// shrink_to_fit makes, which would double a builder's peak memory. (4) Freed
+// mappings of 64 KiB and more are kept for reuse (buffer.cpp), since touching
+// fresh pages costs several times more than rewriting mapped ones.
 #pragma once
 
 #include <cstddef>
@@ -19,10 +21,14 @@
 
 namespace loyalsim::engine {
 
+// Hands the mappings that freed buffers left for reuse back to the system
+// (buffer.cpp keeps them: fresh pages cost more to touch than to rewrite).
+void release_cached_buffers();
+
 namespace detail {
-// Maps at least `bytes` of zeroed memory (nullptr for 0) and returns it; sets
-// `extent` to the bytes mapped (whole pages). Throws std::bad_alloc.
-void* map_zeroed(std::size_t bytes, std::size_t& extent);
+// Maps at least `bytes` (nullptr for 0), zeroed if asked, and returns it;
+// sets `extent` to the bytes mapped (whole pages). Throws std::bad_alloc.
+void* map_pages(std::size_t bytes, std::size_t& extent, bool zeroed);
 void unmap(void* p, std::size_t extent) noexcept;
 // Releases the pages wholly beyond `keep` bytes; returns the new extent.
 std::size_t unmap_tail(void* p, std::size_t extent, std::size_t keep) noexcept;
@@ -35,8 +41,14 @@ class HugeBuffer {
  public:
   HugeBuffer() = default;
   // n zero-initialised elements.
-  explicit HugeBuffer(std::size_t n) : size_(n) {
-    data_ = static_cast<T*>(detail::map_zeroed(n * sizeof(T), extent_));
+  explicit HugeBuffer(std::size_t n) : size_(n) { data_ = static_cast<T*>(detail::map_pages(n * sizeof(T), extent_, true)); }
+  // n elements of unspecified value, for arrays about to be written in full:
+  // reused memory is then not cleared first.
+  static HugeBuffer uninitialized(std::size_t n) {
+    HugeBuffer b;
+    b.size_ = n;
+    b.data_ = static_cast<T*>(detail::map_pages(n * sizeof(T), b.extent_, false));
+    return b;
   }
   HugeBuffer(const HugeBuffer& o) : HugeBuffer(o.size_) {
     if (size_ > 0) std::memcpy(data_, o.data_, size_ * sizeof(T));

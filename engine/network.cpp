@@ -49,8 +49,8 @@ namespace {
 using u32 = std::uint32_t;
 using u64 = std::uint64_t;
 
-constexpr u32 kBucketBits = 11;  // merge buckets of 2048 consecutive rows
-constexpr u32 kBucketRows = 1u << kBucketBits;
+constexpr u32 kMinBucketBits = 11;  // merge buckets of at least 2048 consecutive rows
+constexpr u32 kMaxBuckets = 1024;   // ... and few enough that a chunk's scatter streams stay in cache
 constexpr u32 kMinChunk = 1u << 14;
 constexpr u32 kMaxChunks = 1024;
 constexpr u32 kShuffleBucketBits = 14;  // shuffle buckets of about 2^14 nodes: they stay in L1/L2
@@ -81,6 +81,12 @@ inline void order_pair(u32& a, u32& b) {
 // Sorts a[0..n) ascending: optimal sorting networks for 4 and 8 values (Knuth,
 // TAOCP 5.3.4) on a copy padded with kNone, insertion sort above 8.
 void sort_few(u32* a, u32 n) {
+  if (n == 4) {  // the usual own partners (random_ties = 8): in registers, no padding
+    u32 v0 = a[0], v1 = a[1], v2 = a[2], v3 = a[3];
+    order_pair(v0, v1), order_pair(v2, v3), order_pair(v0, v2), order_pair(v1, v3), order_pair(v1, v2);
+    a[0] = v0, a[1] = v1, a[2] = v2, a[3] = v3;
+    return;
+  }
   if (n <= 1) return;
   if (n > 8) {
     for (u32 i = 1; i < n; ++i) {
@@ -138,6 +144,15 @@ inline u32 bit_count(u64 x) {
   x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
   x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
   return static_cast<u32>((x * 0x0101010101010101ull) >> 56);
+}
+
+// Merge buckets: 2^11 rows, or more at large n so that there are at most
+// 1024 (a chunk's scatter writes to every bucket). At most 2^16 rows (a row
+// within its bucket is stored in 16 bits); never more rows than a chunk has.
+u32 bucket_bits(u32 n) {
+  u32 b = kMinBucketBits;
+  while (b < 14 && (u64{kMaxBuckets} << b) < n) ++b;
+  return b;
 }
 
 u32 chunk_size(u32 n) {
@@ -200,15 +215,15 @@ class SmallWorldBuilder {
     return rewired_bits_[w] >> o | (rewired_bits_[w + 1] << 1) << (63 - o);
   }
   TieGraph compact();
-  [[nodiscard]] u32 rows_of_bucket(u32 b) const { return std::min(kBucketRows, n_ - (b << kBucketBits)); }
+  [[nodiscard]] u32 rows_of_bucket(u32 b) const { return std::min(1u << bucket_bits_, n_ - (b << bucket_bits_)); }
   [[nodiscard]] u32 chunk_end(u32 c) const { return static_cast<u32>(std::min<u64>(n_, u64{c + 1} * chunk_)); }
 
   SmallWorldSpec spec_;
   RandomStream rng_;
-  u32 n_, half_, partners_, chunk_, chunks_, buckets_;
+  u32 n_, half_, partners_, chunk_, chunks_, bucket_bits_, buckets_;
   int threads_ = 1;
   RunOrder run_order_ = RunOrder::random;
-  u32 window_shift_[2 * kMaxWindowHalf] = {};  // window_ties: bit of each window position's ring edge
+  u32 window_shift_[kMaxWindowHalf] = {};  // window_ties: bit of the ring edge (q - j, j), j = h - i
   u32 group_bound_ = 0;  // with two_groups: the first slot of group 1
 
   HugeBuffer<u32> label_;     // ring position -> row label
@@ -233,7 +248,8 @@ SmallWorldBuilder::SmallWorldBuilder(const SmallWorldSpec& spec, const RandomStr
     : spec_(spec), rng_(rng), n_(spec.nodes), half_(spec.ring_neighbours / 2), partners_(spec.random_ties / 2),
       chunk_(chunk_size(spec.nodes)),
       chunks_(static_cast<u32>((u64{spec.nodes} + chunk_size(spec.nodes) - 1) / chunk_size(spec.nodes))),
-      buckets_(static_cast<u32>((u64{spec.nodes} + kBucketRows - 1) >> kBucketBits)) {
+      bucket_bits_(bucket_bits(spec.nodes)),
+      buckets_(static_cast<u32>((u64{spec.nodes} + (u64{1} << bucket_bits_) - 1) >> bucket_bits_)) {
   // At least two chunks per thread: a small graph gains nothing from a team
   // (a dozen barriers), and the result is the same whatever the count.
   threads_ = static_cast<int>(std::clamp<u32>(static_cast<u32>(std::max(1, threads)), 1, std::max<u32>(1, (chunks_ + 1) / 2)));
@@ -272,7 +288,7 @@ HugeBuffer<u32> SmallWorldBuilder::random_permutation() {
     for (u32 c = 0; c < chunks_; ++c) at += std::exchange(hist[static_cast<std::size_t>(c) * nb + b], at);
   }
   begin[nb] = at;
-  HugeBuffer<u32> ring(n_);
+  auto ring = HugeBuffer<u32>::uninitialized(n_);
   parallel_for(chunks_, threads_, [&](u32 c) {
     WordStream ws(rng_, c, kBucketTag);
     u32* h = hist.data() + static_cast<std::size_t>(c) * nb;
@@ -290,7 +306,7 @@ void SmallWorldBuilder::shuffle_bucket(u32 bucket, u32* a, u32 size) const {
 TieGraph SmallWorldBuilder::node_order() {
   if (n_ == 0) return {};
   label_ = random_permutation();  // a ring position's row is its node
-  position_ = HugeBuffer<u32>(n_);
+  position_ = HugeBuffer<u32>::uninitialized(n_);
   parallel_for(chunks_, threads_, [&](u32 c) {
     for (u32 p = c * chunk_; p < chunk_end(c); ++p) position_[label_[p]] = p;
   });
@@ -308,7 +324,7 @@ RingOrderNetwork SmallWorldBuilder::ring_order(std::span<const u32> bounds) {
   check_bounds(bounds, n_);
   RingOrderNetwork out;
   if (n_ == 0) return out;
-  const HugeBuffer<u32> ring = random_permutation();
+  HugeBuffer<u32> ring = random_permutation();
   const auto groups = static_cast<u32>(bounds.size() + 1);
   auto group_of = [&](u32 node) {  // without a branch: which group is random along the ring
     u32 g = 0;
@@ -327,9 +343,9 @@ RingOrderNetwork SmallWorldBuilder::ring_order(std::span<const u32> bounds) {
   }
   if (bounds.empty()) run_order_ = RunOrder::ascending;
   else if (bounds.size() == 1) run_order_ = RunOrder::two_groups, group_bound_ = bounds[0];
-  label_ = HugeBuffer<u32>(n_);
-  position_ = HugeBuffer<u32>(n_);
-  out.storage_to_node = HugeBuffer<u32>(n_);
+  label_ = HugeBuffer<u32>::uninitialized(n_);
+  position_ = HugeBuffer<u32>::uninitialized(n_);
+  out.storage_to_node = HugeBuffer<u32>::uninitialized(n_);
   if (run_order_ == RunOrder::two_groups) {
     group1_mask_.assign(n_ / 64 + 1, 0);
     low_before_.assign(n_ / 64 + 1, 0);
@@ -348,8 +364,9 @@ RingOrderNetwork SmallWorldBuilder::ring_order(std::span<const u32> bounds) {
       out.storage_to_node[slot] = ring[p];
     }
   });
+  ring = {};  // storage_to_node holds it now
   out.graph = build_graph();
-  out.node_to_storage = HugeBuffer<u32>(n_);
+  out.node_to_storage = HugeBuffer<u32>::uninitialized(n_);
   parallel_for(chunks_, threads_, [&](u32 c) {
     for (u32 s = c * chunk_; s < chunk_end(c); ++s) out.node_to_storage[out.storage_to_node[s]] = s;
   });
@@ -357,10 +374,10 @@ RingOrderNetwork SmallWorldBuilder::ring_order(std::span<const u32> bounds) {
 }
 
 TieGraph SmallWorldBuilder::build_graph() {
-  own_ = HugeBuffer<u32>(static_cast<std::size_t>(n_) * partners_);
-  rewired_bits_ = HugeBuffer<u64>((static_cast<u64>(n_) * half_ + 63) / 64 + 1);  // + 1: window_bits reads a word ahead
-  for (u32 i = 0; i < 2 * half_ && half_ <= kMaxWindowHalf; ++i)  // see window_ties
-    window_shift_[i] = i < half_ ? half_ * half_ - 1 - (half_ - i) * (half_ - 1) : half_ * half_ + (i - half_);
+  own_ = HugeBuffer<u32>::uninitialized(static_cast<std::size_t>(n_) * partners_);
+  rewired_bits_ = HugeBuffer<u64>((static_cast<u64>(n_) * half_ + 63) / 64 + 1);  // zeroed (bits are or-ed in); + 1: window_bits reads a word ahead
+  for (u32 i = 0; i < half_ && half_ <= kMaxWindowHalf; ++i)  // see window_ties
+    window_shift_[i] = half_ * half_ - 1 - (half_ - i) * (half_ - 1);
   rewired_.assign(chunks_, {});
   hist_.assign(static_cast<std::size_t>(2) * chunks_ * buckets_, 0);
   own_count_.assign(buckets_, 0);
@@ -368,8 +385,8 @@ TieGraph SmallWorldBuilder::build_graph() {
   lay_out();
   parallel_for(chunks_, threads_, [&](u32 c) { scatter_chunk(c); });
   rewired_ = {};
-  strong_count_ = HugeBuffer<u32>(n_);
-  offset_ = HugeBuffer<u64>(static_cast<std::size_t>(n_) + 1);
+  strong_count_ = HugeBuffer<u32>::uninitialized(n_);
+  offset_ = HugeBuffer<u64>::uninitialized(static_cast<std::size_t>(n_) + 1);
   final_size_.assign(buckets_, 0);
 #pragma omp parallel num_threads(threads_) if (threads_ > 1 && buckets_ > 1)
   {
@@ -387,8 +404,8 @@ void SmallWorldBuilder::draw_chunk(u32 c) {
   if (spec_.rewire > 0.0 && half_ > 0) draw_rewiring(c, q0, q1);
   u32* h = hist_.data() + static_cast<std::size_t>(c) * buckets_;
   for (const RewiredPair& e : rewired_[c]) {
-    ++h[e.a >> kBucketBits];
-    ++h[e.b >> kBucketBits];
+    ++h[e.a >> bucket_bits_];
+    ++h[e.b >> bucket_bits_];
   }
   if (partners_ > 0) draw_partners(c);
 }
@@ -416,8 +433,8 @@ void SmallWorldBuilder::draw_partners(u32 c) {
     for (u32 i = 0; i < partners_; ++i)
       if (own[i] != kNone) own[i] = label_of(own[i]), ++valid;  // kNone: rare, a predictable branch
     sort_few(own, partners_);
-    for (u32 i = 0; i < valid; ++i) ++h[own[i] >> kBucketBits];
-    own_count_[s >> kBucketBits] += valid;
+    for (u32 i = 0; i < valid; ++i) ++h[own[i] >> bucket_bits_];
+    own_count_[s >> bucket_bits_] += valid;
   }
 }
 
@@ -461,15 +478,15 @@ void SmallWorldBuilder::lay_out() {
     region_start_[b + 1] = region_start_[b] + ring + own_count_[b] + entries_[b];
     entry_start_[b + 1] = entry_start_[b] + entries_[b];
   }
-  neighbour_ = HugeBuffer<u32>(region_start_[buckets_]);
-  entry_row_ = HugeBuffer<std::uint16_t>(entry_start_[buckets_]);
+  neighbour_ = HugeBuffer<u32>::uninitialized(region_start_[buckets_]);
+  entry_row_ = HugeBuffer<std::uint16_t>::uninitialized(entry_start_[buckets_]);
 }
 
 void SmallWorldBuilder::put(u32* pos, u32 row, u32 value) {
-  const u32 b = row >> kBucketBits;
+  const u32 b = row >> bucket_bits_;
   const u32 k = pos[b]++;
   neighbour_[region_start_[b] + k] = value;
-  entry_row_[entry_start_[b] + k] = static_cast<std::uint16_t>(row & (kBucketRows - 1));
+  entry_row_[entry_start_[b] + k] = static_cast<std::uint16_t>(row & ((1u << bucket_bits_) - 1));
 }
 
 void SmallWorldBuilder::scatter_chunk(u32 c) {
@@ -513,17 +530,18 @@ RingPart SmallWorldBuilder::ring_ties(u32 q, u32* run, u32* out) const {
 // the labels are random and need a sort.
 //
 // The bits of q's 2h ring edges, (q - j, j) and (q, j) for j = 1..h, lie in
-// [qh - h^2, qh + h): for h <= 7 one 64-bit window holds them all, and
-// window_shift_[i] is the bit of window position i (q - h .. q - 1 for i < h,
-// q + 1 .. q + h after).
+// [qh - h^2, qh + h): for h <= 7 one 64-bit window holds them all. Window
+// position i is q - h + i for i < h (edge (q - j, j), j = h - i, at bit
+// window_shift_[i]) and q + 1 + (i - h) after (edge (q, i - h + 1), at bit
+// h^2 + i - h: those h are contiguous).
 RingPart SmallWorldBuilder::window_ties(u32 q, u32* run, u32* out) const {
   const u64 h = half_;
   const u32* label = label_.data() + (q - half_);  // label[i]: position q - h + i
   u64 kept = ~u64{0};  // bit i: window position i's ring edge kept
   if (half_ <= kMaxWindowHalf) {
-    const u64 bits = window_bits(q * h - h * h);
-    kept = 0;
-    for (u32 i = 0; i < 2 * half_; ++i) kept |= (~bits >> window_shift_[i] & 1) << i;
+    const u64 bits = ~window_bits(q * h - h * h);
+    kept = (bits >> (h * h)) << half_ & ((u64{1} << (2 * h)) - 1);  // (q, j): h contiguous bits
+    for (u32 i = 0; i < half_; ++i) kept |= (bits >> window_shift_[i] & 1) << i;  // (q - j, j): stride h - 1
   } else {
     for (u32 j = 1; j <= half_; ++j) {
       kept &= ~(u64{rewired((q - j) * h + j - 1)} << (half_ - j));
@@ -578,7 +596,7 @@ void SmallWorldBuilder::sort_entries(u32 b, MergeScratch& m) const {
 
 void SmallWorldBuilder::merge_bucket(u32 b, MergeScratch& m) {
   sort_entries(b, m);
-  const u32 s0 = b << kBucketBits, rows = rows_of_bucket(b);
+  const u32 s0 = b << bucket_bits_, rows = rows_of_bucket(b);
   m.ring.resize(2 * static_cast<std::size_t>(half_));
   m.own.resize(partners_ + 1);  // + the merge's sentinel
   u32* const region = neighbour_.data() + region_start_[b];
@@ -686,7 +704,7 @@ TieGraph SmallWorldBuilder::compact() {
   }
   parallel_for(buckets_, threads_, [&](u32 b) {
     u64 at = start[b];
-    for (u32 s = b << kBucketBits; s < (b << kBucketBits) + rows_of_bucket(b); ++s) at += std::exchange(offset_[s], at);
+    for (u32 s = b << bucket_bits_; s < (b << bucket_bits_) + rows_of_bucket(b); ++s) at += std::exchange(offset_[s], at);
   });
   offset_[n_] = start[buckets_];
   neighbour_.shrink(start[buckets_]);
