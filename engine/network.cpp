@@ -12,21 +12,26 @@
 //  1. Ring: a uniformly random permutation ring[p] (node at ring position p).
 //  2. Labels: label[p] is the row (node id, or storage slot) of ring position
 //     p, position[] its inverse.
-//  3. Draws, per fixed chunk of ring positions: each position's weak partners
-//     (stored, as labels, in the drawing row's slot of `own`, sorted) and the
-//     chunk's rewired ring edges (a bit per ring edge, and the new pair).
+//  3. Draws: per fixed chunk of ring positions, its rewired ring edges (a bit
+//     per ring edge, and the new pair); per chunk of rows, each row's weak
+//     partners (drawn by its ring position, stored as labels in `own`, sorted).
 //  4. Every directed entry that is not a kept ring tie or an own partner, i.e.
 //     both ends of each rewired edge and the far end of each weak tie, goes
 //     to its row by a two-level counting sort: per-chunk histograms over
-//     buckets of 2048 consecutive rows, prefix sums in chunk order, a stable
-//     scatter into each bucket's region of the final array; then, bucket by
-//     bucket, a local counting sort by row. Weak entries are scattered in
-//     ascending order of the drawing row, so each row's incoming weak ties
-//     come out sorted with no sort.
-//  5. Each row is merged from its kept ring ties (p +- j, read off the bits),
-//     its rewired ends and its weak ties, with duplicates, self-loops and weak
-//     ties already strong dropped; rows shrink only by those rare losses, so a
-//     final left shift of each bucket closes the gaps.
+//     buckets of consecutive rows (2048, more above 2^21 rows), prefix sums in
+//     chunk order, a stable scatter into each bucket's region of the final
+//     array; then, bucket by bucket, a local counting sort by row. Weak entries
+//     are scattered in ascending order of the drawing row, so each row's
+//     incoming weak ties come out sorted with no sort.
+//  5. Each row is merged from its kept ring ties (p +- j, read off the bits;
+//     in ring order already sorted within each group), its rewired ends and its
+//     weak ties, with duplicates, self-loops and weak ties already strong
+//     dropped; rows shrink only by those rare losses, so a final left shift of
+//     each bucket closes the gaps.
+// Memory at the peak (the merge), 16 ties per node: the final array before
+// losses (~68 B/node), own partners (16), scattered entries' rows (~10),
+// labels, positions, slots (12), offsets and strong counts (12): ~125 B/node,
+// against ~85 B/node for the result.
 //
 // Draw layout (all in the caller's stream, counter (node, draw); the top
 // three bits of `draw` name the word stream, engine::WordStream):
@@ -40,7 +45,10 @@
 //    new far end, uniform below n. Gaps restart at each chunk, which is exact
 //    (independent Bernoulli trials are memoryless).
 // `chunk` depends on the node count only (a power of two >= 2^14 with at most
-// 1024 chunks), never on the thread count.
+// 1024 chunks), never on the thread count. ln is glibc's, which picks an FMA
+// or a plain variant at load time; the two may differ in the last bit, which
+// moves a gap only if ln u / ln(1 - p) lies within an ulp of an integer
+// (about 1e-16 per rewired edge): across machines, not across thread counts.
 
 namespace loyalsim::engine {
 
@@ -189,8 +197,16 @@ class SmallWorldBuilder {
   void draw_partners(u32 c);
   void lay_out_bucket(u32 b);
   void lay_out();
-  void put(u32* pos, u32 row, u32 value);
-  void scatter_chunk(u32 c);
+  struct Scatter {  // a thread's write-combining buffers, 16 entries per bucket (see put)
+    static constexpr u32 kLine = 16;
+    std::vector<u32> value;
+    std::vector<std::uint16_t> row;
+    std::vector<std::uint8_t> fill;
+    u32* pos = nullptr;  // the chunk's positions within each bucket
+  };
+  void put(Scatter& w, u32 row, u32 value);
+  void flush(Scatter& w, u32 b);
+  void scatter_chunk(u32 c, Scatter& w);
   void sort_entries(u32 b, MergeScratch& m) const;
   void merge_bucket(u32 b, MergeScratch& m);
   u32 assemble_row(u32 s, const u32* in, u32 n_in, const u32* weak_in, u32 n_weak_in, MergeScratch& m, u32* out);
@@ -383,7 +399,12 @@ TieGraph SmallWorldBuilder::build_graph() {
   own_count_.assign(buckets_, 0);
   parallel_for(chunks_, threads_, [&](u32 c) { draw_chunk(c); });
   lay_out();
-  parallel_for(chunks_, threads_, [&](u32 c) { scatter_chunk(c); });
+#pragma omp parallel num_threads(threads_) if (threads_ > 1)
+  {
+    Scatter buffers;
+#pragma omp for schedule(dynamic, 1)
+    for (std::int64_t c = 0; c < static_cast<std::int64_t>(chunks_); ++c) scatter_chunk(static_cast<u32>(c), buffers);
+  }
   rewired_ = {};
   strong_count_ = HugeBuffer<u32>::uninitialized(n_);
   offset_ = HugeBuffer<u64>::uninitialized(static_cast<std::size_t>(n_) + 1);
@@ -482,24 +503,48 @@ void SmallWorldBuilder::lay_out() {
   entry_row_ = HugeBuffer<std::uint16_t>::uninitialized(entry_start_[buckets_]);
 }
 
-void SmallWorldBuilder::put(u32* pos, u32 row, u32 value) {
+// Software write combining: a chunk's entries for one bucket gather in a
+// 16-entry buffer and reach the bucket's region 16 at a time, so the hundreds
+// of write streams (two per bucket) touch memory once per 16 entries instead
+// of once per entry. Positions are fixed by the prefix sums, so the order of
+// the flushes changes nothing in the result.
+void SmallWorldBuilder::put(Scatter& w, u32 row, u32 value) {
   const u32 b = row >> bucket_bits_;
-  const u32 k = pos[b]++;
-  neighbour_[region_start_[b] + k] = value;
-  entry_row_[entry_start_[b] + k] = static_cast<std::uint16_t>(row & ((1u << bucket_bits_) - 1));
+  const u32 f = w.fill[b]++;
+  w.value[std::size_t{b} * Scatter::kLine + f] = value;
+  w.row[std::size_t{b} * Scatter::kLine + f] = static_cast<std::uint16_t>(row & ((1u << bucket_bits_) - 1));
+  if (f + 1 == Scatter::kLine) flush(w, b);
 }
 
-void SmallWorldBuilder::scatter_chunk(u32 c) {
-  u32* pos = hist_.data() + static_cast<std::size_t>(c) * buckets_;
+void SmallWorldBuilder::flush(Scatter& w, u32 b) {
+  const u32 k = w.pos[b], f = w.fill[b];
+  std::memcpy(neighbour_.data() + region_start_[b] + k, w.value.data() + std::size_t{b} * Scatter::kLine, f * sizeof(u32));
+  std::memcpy(entry_row_.data() + entry_start_[b] + k, w.row.data() + std::size_t{b} * Scatter::kLine,
+              f * sizeof(std::uint16_t));
+  w.pos[b] = k + f;
+  w.fill[b] = 0;
+}
+
+void SmallWorldBuilder::scatter_chunk(u32 c, Scatter& w) {
+  w.value.resize(std::size_t{buckets_} * Scatter::kLine);
+  w.row.resize(std::size_t{buckets_} * Scatter::kLine);
+  w.fill.assign(buckets_, 0);
+  auto flush_all = [&] {
+    for (u32 b = 0; b < buckets_; ++b)
+      if (w.fill[b] > 0) flush(w, b);
+  };
+  w.pos = hist_.data() + static_cast<std::size_t>(c) * buckets_;
   for (const RewiredPair& e : rewired_[c]) {
-    put(pos, e.a, e.b);
-    put(pos, e.b, e.a);
+    put(w, e.a, e.b);
+    put(w, e.b, e.a);
   }
-  pos = hist_.data() + static_cast<std::size_t>(chunks_ + c) * buckets_;
+  flush_all();
+  w.pos = hist_.data() + static_cast<std::size_t>(chunks_ + c) * buckets_;
   for (u32 s = c * chunk_; s < chunk_end(c); ++s) {
     const u32* own = own_.data() + static_cast<std::size_t>(s) * partners_;
-    for (u32 i = 0; i < partners_ && own[i] != kNone; ++i) put(pos, own[i], s);
+    for (u32 i = 0; i < partners_ && own[i] != kNone; ++i) put(w, own[i], s);
   }
+  flush_all();
 }
 
 // Writes the labels of ring position q's kept ring neighbours to out, sorted

@@ -240,6 +240,31 @@ TEST(Network, EdgeCases) {
   EXPECT_THROW(build_small_world_ring_order(spec_of(10, 2, 2, 0.1), stream(), 1, beyond), std::invalid_argument);
 }
 
+// Above 2^21 nodes the merge buckets widen (at most 1024 of them); one build
+// there, checked more lightly (symmetry on a sample of rows) to stay fast.
+TEST(Network, LargeGraphWithWideBuckets) {
+  const std::uint32_t n = 2'200'000;
+  const SmallWorldSpec spec = spec_of(n, 4, 2, 0.2);
+  const std::uint32_t bounds[] = {n / 3};
+  const auto r = build_small_world_ring_order(spec, stream(), 2, bounds);
+  const TieGraph& g = r.graph;
+  ASSERT_EQ(g.nodes(), n);
+  std::uint64_t directed = 0;
+  for (std::uint32_t s = 0; s < n; ++s) {
+    const auto st = g.strong(s), w = g.weak(s);
+    ASSERT_TRUE(std::is_sorted(st.begin(), st.end()) && std::is_sorted(w.begin(), w.end())) << s;
+    ASSERT_EQ(std::adjacent_find(st.begin(), st.end()), st.end()) << s;
+    ASSERT_EQ(std::adjacent_find(w.begin(), w.end()), w.end()) << s;
+    directed += g.degree(s);
+    if (s % 997 != 0) continue;
+    for (auto v : st) ASSERT_TRUE(v != s && std::ranges::binary_search(g.strong(v), s)) << s;
+    for (auto v : w) ASSERT_TRUE(v != s && std::ranges::binary_search(g.weak(v), s) && !std::ranges::binary_search(st, v));
+  }
+  EXPECT_EQ(directed, 2 * g.edges());
+  EXPECT_NEAR(static_cast<double>(g.edges()), n * 3.0, 100.0);  // n (2 + 1) ties less ~10 losses
+  EXPECT_TRUE(same_graph(build_small_world_ring_order(spec, stream(), 1, bounds).graph, g));
+}
+
 // --------------------------------------------------------- distribution --
 
 // One-group ring order: slot = ring position, so a strong tie is a kept ring
