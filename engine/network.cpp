@@ -197,16 +197,8 @@ class SmallWorldBuilder {
   void draw_partners(u32 c);
   void lay_out_bucket(u32 b);
   void lay_out();
-  struct Scatter {  // a thread's write-combining buffers, 16 entries per bucket (see put)
-    static constexpr u32 kLine = 16;
-    std::vector<u32> value;
-    std::vector<std::uint16_t> row;
-    std::vector<std::uint8_t> fill;
-    u32* pos = nullptr;  // the chunk's positions within each bucket
-  };
-  void put(Scatter& w, u32 row, u32 value);
-  void flush(Scatter& w, u32 b);
-  void scatter_chunk(u32 c, Scatter& w);
+  void put(u32* pos, u32 row, u32 value);
+  void scatter_chunk(u32 c);
   void sort_entries(u32 b, MergeScratch& m) const;
   void merge_bucket(u32 b, MergeScratch& m);
   u32 assemble_row(u32 s, const u32* in, u32 n_in, const u32* weak_in, u32 n_weak_in, MergeScratch& m, u32* out);
@@ -399,12 +391,7 @@ TieGraph SmallWorldBuilder::build_graph() {
   own_count_.assign(buckets_, 0);
   parallel_for(chunks_, threads_, [&](u32 c) { draw_chunk(c); });
   lay_out();
-#pragma omp parallel num_threads(threads_) if (threads_ > 1)
-  {
-    Scatter buffers;
-#pragma omp for schedule(dynamic, 1)
-    for (std::int64_t c = 0; c < static_cast<std::int64_t>(chunks_); ++c) scatter_chunk(static_cast<u32>(c), buffers);
-  }
+  parallel_for(chunks_, threads_, [&](u32 c) { scatter_chunk(c); });
   rewired_ = {};
   strong_count_ = HugeBuffer<u32>::uninitialized(n_);
   offset_ = HugeBuffer<u64>::uninitialized(static_cast<std::size_t>(n_) + 1);
@@ -503,48 +490,24 @@ void SmallWorldBuilder::lay_out() {
   entry_row_ = HugeBuffer<std::uint16_t>::uninitialized(entry_start_[buckets_]);
 }
 
-// Software write combining: a chunk's entries for one bucket gather in a
-// 16-entry buffer and reach the bucket's region 16 at a time, so the hundreds
-// of write streams (two per bucket) touch memory once per 16 entries instead
-// of once per entry. Positions are fixed by the prefix sums, so the order of
-// the flushes changes nothing in the result.
-void SmallWorldBuilder::put(Scatter& w, u32 row, u32 value) {
+void SmallWorldBuilder::put(u32* pos, u32 row, u32 value) {
   const u32 b = row >> bucket_bits_;
-  const u32 f = w.fill[b]++;
-  w.value[std::size_t{b} * Scatter::kLine + f] = value;
-  w.row[std::size_t{b} * Scatter::kLine + f] = static_cast<std::uint16_t>(row & ((1u << bucket_bits_) - 1));
-  if (f + 1 == Scatter::kLine) flush(w, b);
+  const u32 k = pos[b]++;
+  neighbour_[region_start_[b] + k] = value;
+  entry_row_[entry_start_[b] + k] = static_cast<std::uint16_t>(row & ((1u << bucket_bits_) - 1));
 }
 
-void SmallWorldBuilder::flush(Scatter& w, u32 b) {
-  const u32 k = w.pos[b], f = w.fill[b];
-  std::memcpy(neighbour_.data() + region_start_[b] + k, w.value.data() + std::size_t{b} * Scatter::kLine, f * sizeof(u32));
-  std::memcpy(entry_row_.data() + entry_start_[b] + k, w.row.data() + std::size_t{b} * Scatter::kLine,
-              f * sizeof(std::uint16_t));
-  w.pos[b] = k + f;
-  w.fill[b] = 0;
-}
-
-void SmallWorldBuilder::scatter_chunk(u32 c, Scatter& w) {
-  w.value.resize(std::size_t{buckets_} * Scatter::kLine);
-  w.row.resize(std::size_t{buckets_} * Scatter::kLine);
-  w.fill.assign(buckets_, 0);
-  auto flush_all = [&] {
-    for (u32 b = 0; b < buckets_; ++b)
-      if (w.fill[b] > 0) flush(w, b);
-  };
-  w.pos = hist_.data() + static_cast<std::size_t>(c) * buckets_;
+void SmallWorldBuilder::scatter_chunk(u32 c) {
+  u32* pos = hist_.data() + static_cast<std::size_t>(c) * buckets_;
   for (const RewiredPair& e : rewired_[c]) {
-    put(w, e.a, e.b);
-    put(w, e.b, e.a);
+    put(pos, e.a, e.b);
+    put(pos, e.b, e.a);
   }
-  flush_all();
-  w.pos = hist_.data() + static_cast<std::size_t>(chunks_ + c) * buckets_;
+  pos = hist_.data() + static_cast<std::size_t>(chunks_ + c) * buckets_;
   for (u32 s = c * chunk_; s < chunk_end(c); ++s) {
     const u32* own = own_.data() + static_cast<std::size_t>(s) * partners_;
-    for (u32 i = 0; i < partners_ && own[i] != kNone; ++i) put(w, own[i], s);
+    for (u32 i = 0; i < partners_ && own[i] != kNone; ++i) put(pos, own[i], s);
   }
-  flush_all();
 }
 
 // Writes the labels of ring position q's kept ring neighbours to out, sorted
