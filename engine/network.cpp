@@ -130,17 +130,6 @@ u32 remove_common(u32* w, u32 nw, const u32* s, u32 ns) {
   return kept;
 }
 
-// Inserts x into sorted a[0..n) (room for one more) unless it is there;
-// returns the new size. For the few rewired ends of a row.
-u32 insert_unique(u32* a, u32 n, u32 x) {
-  u32 pos = 0;
-  for (u32 i = 0; i < n; ++i) pos += a[i] < x;
-  if (pos < n && a[pos] == x) return n;
-  for (u32 i = n; i > pos; --i) a[i] = a[i - 1];
-  a[pos] = x;
-  return n + 1;
-}
-
 // A row's kept ring ties as written by ring_ties.
 struct RingPart {
   u32 size, low;  // labels written; of them, the first `low` are below the group bound (all, unless two groups)
@@ -175,7 +164,7 @@ class SmallWorldBuilder {
     u32 a, b;  // labels of the ends
   };
   struct MergeScratch {
-    std::vector<u32> strong_at, weak_at, strong_in, weak_in, ring, own;
+    std::vector<u32> strong_at, weak_at, strong_in, weak_in, ring, ring_ties, own;
   };
   // How the labels of a run of consecutive ring positions are ordered.
   enum class RunOrder { ascending, two_groups, random };
@@ -193,7 +182,7 @@ class SmallWorldBuilder {
   void scatter_chunk(u32 c);
   void sort_entries(u32 b, MergeScratch& m) const;
   void merge_bucket(u32 b, MergeScratch& m);
-  u32 assemble_row(u32 s, const u32* in, u32 n_in, const u32* weak_in, u32 n_weak_in, MergeScratch& m, u32* out);
+  u32 assemble_row(u32 s, u32* in, u32 n_in, const u32* weak_in, u32 n_weak_in, MergeScratch& m, u32* out);
   RingPart ring_ties(u32 q, u32* run, u32* out) const;
   RingPart window_ties(u32 q, u32* run, u32* out) const;
   // label_[t], for a random t. With two groups from a table half its size
@@ -597,11 +586,12 @@ void SmallWorldBuilder::merge_bucket(u32 b, MergeScratch& m) {
   sort_entries(b, m);
   const u32 s0 = b << bucket_bits_, rows = rows_of_bucket(b);
   m.ring.resize(2 * static_cast<std::size_t>(half_));
+  m.ring_ties.resize(2 * static_cast<std::size_t>(half_) + 1);  // + the merge's sentinel
   m.own.resize(partners_ + 1);  // + the merge's sentinel
   u32* const region = neighbour_.data() + region_start_[b];
   u32* out = region;  // the entries are copied out: rows overwrite them
   for (u32 r = 0; r < rows; ++r) {
-    const u32* in = m.strong_in.data() + m.strong_at[r] + r;
+    u32* in = m.strong_in.data() + m.strong_at[r] + r;
     const u32 n_in = m.strong_at[r + 1] - m.strong_at[r];
     const u32* weak_in = m.weak_in.data() + m.weak_at[r] + r;
     const u32 n_weak_in = m.weak_at[r + 1] - m.weak_at[r];
@@ -631,16 +621,17 @@ LabelSpan span_of(const u32* ring, u32 from, u32 to) {
 struct StrongScreen {
   LabelSpan low, high;
   u64 ends = 0;
-  [[nodiscard]] u32 hit(u32 v) const {
+  [[nodiscard]] u32 operator()(u32 v) const {
     return (v - low.first <= low.width) | (v - high.first <= high.width) | static_cast<u32>(ends >> (v % 64) & 1);
   }
 };
 
 // The sorted union of sorted a and b, each value once, into out; returns its
-// size, and or-s the screen of every value into hit. a[na] and b[nb] must
+// size, and or-s screen(v) of every value v into hit. a[na] and b[nb] must
 // hold kNone (a sentinel above every label), so the loop needs no end tests
 // and no data-dependent branch.
-u32 merge_weak(const u32* a, u32 na, const u32* b, u32 nb, const StrongScreen& screen, u32* out, u32& hit) {
+template <class Screen>
+u32 merge_unique(const u32* a, u32 na, const u32* b, u32 nb, u32* out, const Screen& screen, u32& hit) {
   u32 i = 0, j = 0, n = 0, last = kNone, any = 0;
   for (u32 t = na + nb; t > 0; --t) {
     const u32 x = a[i], y = b[j];
@@ -651,7 +642,7 @@ u32 merge_weak(const u32* a, u32 na, const u32* b, u32 nb, const StrongScreen& s
     out[n] = v;
     n += v != last;
     last = v;
-    any |= screen.hit(v);
+    any |= screen(v);
   }
   hit = any;
   return n;
@@ -659,15 +650,18 @@ u32 merge_weak(const u32* a, u32 na, const u32* b, u32 nb, const StrongScreen& s
 
 // Writes row s to out, [strong][weak], and returns its length; weak_in[n_weak_in]
 // is kNone. out has room for the row before losses.
-u32 SmallWorldBuilder::assemble_row(u32 s, const u32* in, u32 n_in, const u32* weak_in, u32 n_weak_in,
-                                    MergeScratch& m, u32* out) {
-  const RingPart ring = ring_ties(position_[s], m.ring.data(), out);
-  StrongScreen screen{span_of(out, 0, ring.low), span_of(out, ring.low, ring.size)};
-  u32 ns = ring.size;
-  for (u32 i = 0; i < n_in; ++i) {
-    ns = insert_unique(out, ns, in[i]);
-    screen.ends |= u64{1} << (in[i] % 64);
-  }
+u32 SmallWorldBuilder::assemble_row(u32 s, u32* in, u32 n_in, const u32* weak_in, u32 n_weak_in, MergeScratch& m,
+                                    u32* out) {
+  // Strong: the ring ties (sorted) merged with the rewired ends (sorted here).
+  u32* ring = m.ring_ties.data();
+  const RingPart part = ring_ties(position_[s], m.ring.data(), ring);
+  ring[part.size] = kNone;
+  sort_few(in, n_in);
+  u32 unused = 0;
+  const u32 ns = merge_unique(ring, part.size, in, n_in, out, [](u32) { return 0u; }, unused);
+  // Weak: own partners merged with the incoming ones, screened against the strong ties.
+  StrongScreen screen{span_of(ring, 0, part.low), span_of(ring, part.low, part.size)};
+  for (u32 i = 0; i < n_in; ++i) screen.ends |= u64{1} << (in[i] % 64);
   const u32* own = own_.data() + static_cast<std::size_t>(s) * partners_;
   u32 n_own = 0;
   for (u32 i = 0; i < partners_; ++i) {
@@ -677,7 +671,7 @@ u32 SmallWorldBuilder::assemble_row(u32 s, const u32* in, u32 n_in, const u32* w
   m.own[n_own] = kNone;
   u32* weak = out + ns;
   u32 hit = 0;
-  u32 nw = merge_weak(m.own.data(), n_own, weak_in, n_weak_in, screen, weak, hit);
+  u32 nw = merge_unique(m.own.data(), n_own, weak_in, n_weak_in, weak, screen, hit);
   if (hit) nw = remove_common(weak, nw, out, ns);
   strong_count_[s] = ns;
   return ns + nw;
