@@ -185,10 +185,11 @@ class SmallWorldBuilder {
   u32 assemble_row(u32 s, u32* in, u32 n_in, const u32* weak_in, u32 n_weak_in, MergeScratch& m, u32* out);
   RingPart ring_ties(u32 q, u32* run, u32* out) const;
   RingPart window_ties(u32 q, u32* run, u32* out) const;
-  // label_[t], for a random t. With two groups from a table half its size
-  // (2 bytes per position: 0.8 MB at 400k nodes, which stays in L2 where
-  // label_ does not): block_base_ holds, per 2^14 positions, the first slot
-  // of each group there, and label_code_[t] the group and t's rank in it.
+  // The label of ring position t: t itself with one group; with two, from a
+  // table half the size of a label array (2 bytes per position: 0.8 MB at
+  // 400k nodes, which stays in L2 where 1.6 MB does not, for the random reads
+  // of partners' labels): block_base_ holds, per 2^14 positions, the first
+  // slot of each group there, and label_code_[t] the group and t's rank in it.
   [[nodiscard]] u32 label_of(u32 t) const {
     if (run_order_ == RunOrder::ascending) return t;
     if (run_order_ != RunOrder::two_groups) return label_[t];
@@ -213,7 +214,7 @@ class SmallWorldBuilder {
   u32 window_shift_[kMaxWindowHalf] = {};  // window_ties: bit of the ring edge (q - j, j), j = h - i
   u32 group_bound_ = 0;  // with two_groups: the first slot of group 1
 
-  HugeBuffer<u32> label_;     // ring position -> row label
+  HugeBuffer<u32> label_;     // ring position -> row label (node order, or more than two groups: see label_of)
   HugeBuffer<std::uint16_t> label_code_;  // two groups: group << 14 | rank within the block (see label_of)
   std::vector<u32> block_base_;           // two groups: per block of 2^14 positions, each group's first slot
   HugeBuffer<u32> position_;  // row label -> ring position
@@ -330,7 +331,9 @@ RingOrderNetwork SmallWorldBuilder::ring_order(std::span<const u32> bounds) {
   }
   if (bounds.empty()) run_order_ = RunOrder::ascending;
   else if (bounds.size() == 1) run_order_ = RunOrder::two_groups, group_bound_ = bounds[0];
-  label_ = HugeBuffer<u32>::uninitialized(n_);
+  // Labels are computed (one group) or coded in 2 bytes (two groups, see
+  // label_of); more groups store them.
+  if (run_order_ == RunOrder::random) label_ = HugeBuffer<u32>::uninitialized(n_);
   position_ = HugeBuffer<u32>::uninitialized(n_);
   out.storage_to_node = HugeBuffer<u32>::uninitialized(n_);
   if (run_order_ == RunOrder::two_groups) {
@@ -347,7 +350,7 @@ RingOrderNetwork SmallWorldBuilder::ring_order(std::span<const u32> bounds) {
         if ((p & ((1u << kCodeBlockBits) - 1)) == 0) base[0] = at[0] - (g == 0), base[1] = at[1] - (g == 1);
         label_code_[p] = static_cast<std::uint16_t>(g << kCodeBlockBits | (slot - base[g]));
       }
-      label_[p] = slot;
+      if (!label_.empty()) label_[p] = slot;
       position_[slot] = p;
       out.storage_to_node[slot] = ring[p];
     }
@@ -438,7 +441,7 @@ void SmallWorldBuilder::draw_rewiring(u32 c, u32 q0, u32 q1) {
     const u32 t = ws.below(n_);
     const u64 bit = static_cast<u64>(q0) * half_ + e;  // = q * half + (j - 1)
     rewired_bits_[bit >> 6] |= u64{1} << (bit & 63);
-    if (t != q) rewired_[c].push_back({label_[q], label_of(t)});
+    if (t != q) rewired_[c].push_back({label_of(q), label_of(t)});
   }
 }
 
@@ -500,11 +503,11 @@ RingPart SmallWorldBuilder::ring_ties(u32 q, u32* run, u32* out) const {
   u32 n = 0;
   for (u32 j = half_; j >= 1; --j) {
     const u32 p = static_cast<u32>((u64{q} + n_ - j % n_) % n_);
-    if (p != q && !rewired(p * h + j - 1)) out[n++] = label_[p];
+    if (p != q && !rewired(p * h + j - 1)) out[n++] = label_of(p);
   }
   for (u32 j = 1; j <= half_; ++j) {
     const u32 p = static_cast<u32>((u64{q} + j) % n_);
-    if (p != q && !rewired(q * h + j - 1)) out[n++] = label_[p];
+    if (p != q && !rewired(q * h + j - 1)) out[n++] = label_of(p);
   }
   sort_few(out, n);
   n = static_cast<u32>(std::unique(out, out + n) - out);
@@ -524,7 +527,6 @@ RingPart SmallWorldBuilder::ring_ties(u32 q, u32* run, u32* out) const {
 // h^2 + i - h: those h are contiguous).
 RingPart SmallWorldBuilder::window_ties(u32 q, u32* run, u32* out) const {
   const u64 h = half_;
-  const u32* label = label_.data() + (q - half_);  // label[i]: position q - h + i
   u64 kept = ~u64{0};  // bit i: window position i's ring edge kept
   if (half_ <= kMaxWindowHalf) {
     const u64 bits = ~window_bits(q * h - h * h);
@@ -536,7 +538,8 @@ RingPart SmallWorldBuilder::window_ties(u32 q, u32* run, u32* out) const {
       kept &= ~(u64{rewired(q * h + j - 1)} << (half_ + j - 1));
     }
   }
-  auto at = [&](u32 i) { return label[i + (i >= half_)]; };  // skip q itself
+  const u32 first = q - half_;
+  auto at = [&](u32 i) { return label_of(first + i + (i >= half_)); };  // skip q itself
   if (run_order_ != RunOrder::two_groups) {
     u32 n = 0;
     for (u32 i = 0; i < 2 * half_; ++i) {
@@ -546,9 +549,19 @@ RingPart SmallWorldBuilder::window_ties(u32 q, u32* run, u32* out) const {
     if (run_order_ == RunOrder::random) sort_few(out, n);
     return {n, n};
   }
+  // Two groups: the window's labels from their codes, with the block's two
+  // bases read once (a window crosses into the next block once in 2^14 / k).
+  const u32 block = first >> kCodeBlockBits;
+  const bool one_block = (first + 2 * half_) >> kCodeBlockBits == block;
+  const u32 base0 = block_base_[2 * block], base1 = block_base_[2 * block + 1];
+  const std::uint16_t* code = label_code_.data() + first;
+  auto coded = [&](u32 i) {
+    const u32 c = code[i + (i >= half_)];
+    return (c >> kCodeBlockBits ? base1 : base0) + (c & ((1u << kCodeBlockBits) - 1));
+  };
   u32 low = 0, high = 0;
   for (u32 i = 0; i < 2 * half_; ++i) {
-    const u32 v = at(i);
+    const u32 v = one_block ? coded(i) : at(i);
     const u32 keep = kept >> i & 1, up = v >= group_bound_;
     out[low] = v;
     run[high] = v;
