@@ -65,6 +65,12 @@ enum Purpose : std::uint32_t {
 engine::TieGraph build_network(const Scenario& scenario, std::uint64_t seed,
                                std::uint32_t replication, int threads);
 
+// The same network in ring order, for a kernel that stores node state by slot:
+// slots [0, N) are the initial customers, [N, N+M) the prospects, each group in
+// ring order; storage_to_node gives a slot's node id (which keys its draws).
+engine::RingOrderNetwork build_ring_network(const Scenario& scenario, std::uint64_t seed,
+                                            std::uint32_t replication, int threads);
+
 // Simulates one policy for one replication on `threads` OpenMP threads.
 // `on_month` (optional) is called after each simulated month, for progress.
 RunResult simulate(const Scenario& scenario, std::size_t policy_index, std::uint64_t seed,
