@@ -121,11 +121,11 @@ void unmap(void* p, std::size_t extent) noexcept {
   munmap(p, extent);
 }
 
-std::size_t unmap_tail(void* p, std::size_t extent, std::size_t keep) noexcept {
+void release_tail(void* p, std::size_t extent, std::size_t keep) noexcept {
   const std::size_t kept = round_up(keep, kPage);
-  if (p == nullptr || kept >= extent) return extent;
-  munmap(static_cast<char*>(p) + kept, extent - kept);
-  return kept;
+  // The pages go back to the system; the range stays mapped, so a buffer freed
+  // later returns to the cache whole and fits the next request of its size.
+  if (p != nullptr && kept < extent) madvise(static_cast<char*>(p) + kept, extent - kept, MADV_DONTNEED);
 }
 
 }  // namespace detail

@@ -30,8 +30,8 @@ namespace detail {
 // sets `extent` to the bytes mapped (whole pages). Throws std::bad_alloc.
 void* map_pages(std::size_t bytes, std::size_t& extent, bool zeroed);
 void unmap(void* p, std::size_t extent) noexcept;
-// Releases the pages wholly beyond `keep` bytes; returns the new extent.
-std::size_t unmap_tail(void* p, std::size_t extent, std::size_t keep) noexcept;
+// Releases the pages wholly beyond `keep` bytes (the range stays mapped).
+void release_tail(void* p, std::size_t extent, std::size_t keep) noexcept;
 }  // namespace detail
 
 template <class T>
@@ -78,16 +78,16 @@ class HugeBuffer {
   // Keeps the first n (<= size) elements and returns the rest of the pages.
   void shrink(std::size_t n) noexcept {
     if (n >= size_) return;
-    extent_ = detail::unmap_tail(data_, extent_, n * sizeof(T));
+    detail::release_tail(data_, extent_, n * sizeof(T));
     size_ = n;
   }
-  // Bytes of address space held (whole pages; resident only where touched).
-  [[nodiscard]] std::size_t bytes() const noexcept { return extent_; }
+  // Bytes of memory the elements occupy, in whole 4 KiB pages.
+  [[nodiscard]] std::size_t bytes() const noexcept { return (size_ * sizeof(T) + 4095) / 4096 * 4096; }
 
  private:
   T* data_ = nullptr;
   std::size_t size_ = 0;
-  std::size_t extent_ = 0;  // bytes mapped from data_ (whole pages)
+  std::size_t extent_ = 0;  // bytes mapped from data_ (whole pages, a shrunk tail included)
 };
 
 }  // namespace loyalsim::engine

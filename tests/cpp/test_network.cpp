@@ -436,6 +436,25 @@ TEST(HugeBuffer, ZeroedMovableAndShrinks) {
   EXPECT_EQ(HugeBuffer<std::uint64_t>(0).data(), nullptr);
 }
 
+// A freed mapping serves the next request of its size (the cache), and a
+// zeroed buffer built on it is zero again; a shrunk one goes back whole.
+TEST(HugeBuffer, FreedMappingsAreReusedAndCleared) {
+  loyalsim::engine::release_cached_buffers();
+  const std::uint32_t* where = nullptr;
+  {
+    HugeBuffer<std::uint32_t> a(1'000'000);
+    std::fill(a.begin(), a.end(), 7u);
+    a.shrink(10);
+    where = a.data();
+  }
+  HugeBuffer<std::uint32_t> b(1'000'000);
+  EXPECT_EQ(b.data(), where);
+  EXPECT_TRUE(std::all_of(b.begin(), b.end(), [](std::uint32_t x) { return x == 0; }));
+  const auto c = HugeBuffer<std::uint32_t>::uninitialized(2'000'000);  // no cached mapping fits: a fresh one
+  EXPECT_NE(c.data(), where);
+  loyalsim::engine::release_cached_buffers();
+}
+
 // WordStream: word i is word i % 4 of block (node, tag | i / 4); below() is
 // exactly uniform (chi-square over n cells, n chosen so 2^32 mod n is large:
 // a biased multiply-shift would be off by (2^32 mod n) / 2^32 in a third of
