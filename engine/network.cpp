@@ -670,8 +670,13 @@ u32 SmallWorldBuilder::assemble_row(u32 s, u32* in, u32 n_in, const u32* weak_in
   const RingPart part = ring_ties(position_[s], m.ring.data(), ring);
   ring[part.size] = kNone;
   sort_few(in, n_in);
-  u32 unused = 0;
-  const u32 ns = merge_unique(ring, part.size, in, n_in, out, [](u32) { return 0u; }, unused);
+  u32 ns = part.size;
+  if (n_in == 0) {  // no rewired end (nearly half the rows at rewire 0.1): a copy, no merge
+    for (u32 i = 0; i < ns; ++i) out[i] = ring[i];
+  } else {
+    u32 unused = 0;
+    ns = merge_unique(ring, part.size, in, n_in, out, [](u32) { return 0u; }, unused);
+  }
   // Weak: own partners merged with the incoming ones, screened against the strong ties.
   StrongScreen screen{span_of(ring, 0, part.low), span_of(ring, part.low, part.size)};
   for (u32 i = 0; i < n_in; ++i) screen.ends |= u64{1} << (in[i] % 64);
