@@ -41,7 +41,9 @@ class HugeBuffer {
  public:
   HugeBuffer() = default;
   // n zero-initialised elements.
-  explicit HugeBuffer(std::size_t n) : size_(n) { data_ = static_cast<T*>(detail::map_pages(n * sizeof(T), extent_, true)); }
+  explicit HugeBuffer(std::size_t n) : size_(n) {
+    data_ = static_cast<T*>(detail::map_pages(n * sizeof(T), extent_, true));
+  }
   // n elements of unspecified value, for arrays about to be written in full:
   // reused memory is then not cleared first.
   static HugeBuffer uninitialized(std::size_t n) {
@@ -50,11 +52,14 @@ class HugeBuffer {
     b.data_ = static_cast<T*>(detail::map_pages(n * sizeof(T), b.extent_, false));
     return b;
   }
-  HugeBuffer(const HugeBuffer& o) : HugeBuffer(o.size_) {
+  HugeBuffer(const HugeBuffer& o) : size_(o.size_) {
+    data_ = static_cast<T*>(detail::map_pages(size_ * sizeof(T), extent_, false));
     if (size_ > 0) std::memcpy(data_, o.data_, size_ * sizeof(T));
   }
   HugeBuffer(HugeBuffer&& o) noexcept
-      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)), extent_(std::exchange(o.extent_, 0)) {}
+      : data_(std::exchange(o.data_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
+        extent_(std::exchange(o.extent_, 0)) {}
   HugeBuffer& operator=(HugeBuffer o) noexcept {
     std::swap(data_, o.data_);
     std::swap(size_, o.size_);

@@ -63,8 +63,8 @@ constexpr u32 kMinChunk = 1u << 14;
 constexpr u32 kMaxChunks = 1024;
 constexpr u32 kShuffleBucketBits = 14;  // shuffle buckets of about 2^14 nodes: they stay in L1/L2
 constexpr u32 kNone = 0xFFFFFFFFu;      // an own partner lost to a self-loop (sorts last)
-constexpr u32 kMaxWindowHalf = 7;
-constexpr u32 kCodeBlockBits = 14;      // label_of's blocks: 2^14 positions, no more than a chunk       // window_ties reads a row's ring bits in one word up to k/2 = 7
+constexpr u32 kMaxWindowHalf = 7;       // window_ties reads a row's ring bits in one word up to k/2 = 7
+constexpr u32 kCodeBlockBits = 14;      // label_of's blocks: 2^14 positions, no more than a chunk
 
 constexpr u32 kBucketTag = 1u << 29;
 constexpr u32 kShuffleTag = 2u << 29;
@@ -136,8 +136,9 @@ struct RingPart {
 };
 
 // Merge buckets: 2^11 rows, or more at large n so that there are at most
-// 1024 (a chunk's scatter writes to every bucket). At most 2^16 rows (a row
-// within its bucket is stored in 16 bits); never more rows than a chunk has.
+// 1024 (a chunk's scatter writes to every bucket); at most 2^14 rows, no more
+// than the smallest chunk (a bucket's rows lie in one chunk; a row's place in
+// its bucket is stored in 16 bits).
 u32 bucket_bits(u32 n) {
   u32 b = kMinBucketBits;
   while (b < 14 && (u64{kMaxBuckets} << b) < n) ++b;
@@ -240,7 +241,8 @@ SmallWorldBuilder::SmallWorldBuilder(const SmallWorldSpec& spec, const RandomStr
       buckets_(static_cast<u32>((u64{spec.nodes} + (u64{1} << bucket_bits_) - 1) >> bucket_bits_)) {
   // At least two chunks per thread: a small graph gains nothing from a team
   // (a dozen barriers), and the result is the same whatever the count.
-  threads_ = static_cast<int>(std::clamp<u32>(static_cast<u32>(std::max(1, threads)), 1, std::max<u32>(1, (chunks_ + 1) / 2)));
+  const u32 asked = static_cast<u32>(std::max(1, threads));
+  threads_ = static_cast<int>(std::min<u32>(asked, std::max<u32>(1, (chunks_ + 1) / 2)));
   if (!(spec.rewire >= 0.0 && spec.rewire <= 1.0))
     throw std::invalid_argument("small-world network: rewire = " + std::to_string(spec.rewire) +
                                 " is not a probability in [0, 1]");
@@ -366,7 +368,8 @@ RingOrderNetwork SmallWorldBuilder::ring_order(std::span<const u32> bounds) {
 
 TieGraph SmallWorldBuilder::build_graph() {
   own_ = HugeBuffer<u32>::uninitialized(static_cast<std::size_t>(n_) * partners_);
-  rewired_bits_ = HugeBuffer<u64>((static_cast<u64>(n_) * half_ + 63) / 64 + 1);  // zeroed (bits are or-ed in); + 1: window_bits reads a word ahead
+  // Zeroed: bits are or-ed in. One word more: window_bits reads a word ahead.
+  rewired_bits_ = HugeBuffer<u64>((static_cast<u64>(n_) * half_ + 63) / 64 + 1);
   for (u32 i = 0; i < half_ && half_ <= kMaxWindowHalf; ++i)  // see window_ties
     window_shift_[i] = half_ * half_ - 1 - (half_ - i) * (half_ - 1);
   rewired_.assign(chunks_, {});
@@ -715,7 +718,8 @@ TieGraph SmallWorldBuilder::compact() {
   }
   parallel_for(buckets_, threads_, [&](u32 b) {
     u64 at = start[b];
-    for (u32 s = b << bucket_bits_; s < (b << bucket_bits_) + rows_of_bucket(b); ++s) at += std::exchange(offset_[s], at);
+    const u32 s0 = b << bucket_bits_;
+    for (u32 s = s0; s < s0 + rows_of_bucket(b); ++s) at += std::exchange(offset_[s], at);
   });
   offset_[n_] = start[buckets_];
   neighbour_.shrink(start[buckets_]);
