@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -103,8 +105,11 @@ void* map_pages(std::size_t bytes, std::size_t& extent, bool zeroed) {
   extent = 0;
   if (bytes == 0) return nullptr;
   // Below one huge page, an ordinary mapping: THP could not back it anyway.
+  // Above, sizes round up to one of eight classes per power of two, so that
+  // the next replication's array, a few entries longer or shorter, fits the
+  // mapping this one leaves (only touched pages are ever resident).
   const bool huge = bytes >= kHugePage;
-  const std::size_t want = round_up(bytes, huge ? kHugePage : kPage);
+  const std::size_t want = huge ? round_up(bytes, std::max(kHugePage, std::bit_floor(bytes) / 8)) : round_up(bytes, kPage);
   if (want >= kMinCached) {
     if (void* p = cache().take(want, extent)) {
       if (zeroed) std::memset(p, 0, bytes);
