@@ -8,8 +8,6 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
-#include <map>
 #include <string>
 #include <string_view>
 
@@ -37,19 +35,6 @@ struct Experiment {
     return sweep.active() ? sweep.scenario_at(scenario, point) : scenario;
   }
 };
-
-// A parameter an experiment sets by path (the paths sweeps use:
-// "model.gain", "policies.fast.compensation"): a real number with its
-// allowed range, an even integer (tie counts), or one of a set of names; and
-// how to set it in a scenario (a choice by its index in `choices`).
-struct ParameterTarget {
-  enum Type { real, even_integer, choice } type = real;
-  engine::config::Range range;
-  std::vector<std::string> choices;
-  std::function<void(srp1::Scenario&, double)> apply;
-};
-// Every parameter of a scenario that a path can name, by path.
-std::map<std::string, ParameterTarget> parameter_targets(const srp1::Scenario& scenario);
 
 // Parses and validates. Throws engine::InputError listing every problem as
 // "file:line: key: what is wrong (what is allowed)". `source_name` is used

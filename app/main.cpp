@@ -29,6 +29,7 @@
 #include "engine/hdf5.hpp"
 #include "engine/progress.hpp"
 #include "engine/version.hpp"
+#include "models/srp1/parameter_table.hpp"
 
 namespace fs = std::filesystem;
 using namespace loyalsim;
@@ -336,6 +337,31 @@ int sensitivity_command(const std::string& path, app::SensitivityOptions options
   return 0;
 }
 
+// The model's parameter table: a terminal summary, the Markdown tables of
+// docs/experiment-format.md, or JSON for tools (python's loyalsim.parameters()).
+int parameters_command(const std::string& format) {
+  using srp1::ParameterScope;
+  if (format == "json") {
+    std::cout << srp1::parameters_json();
+    return 0;
+  }
+  for (const auto scope : {ParameterScope::run, ParameterScope::population, ParameterScope::segment, ParameterScope::model,
+                           ParameterScope::wom, ParameterScope::policy}) {
+    if (format == "markdown") {
+      const char* name = srp1::kScopeNames[static_cast<int>(scope)];
+      std::cout << "### " << (scope == ParameterScope::run ? "top level" : name) << "\n\n"
+                << srp1::parameters_markdown(scope) << '\n';
+      continue;
+    }
+    for (const srp1::ParameterRow* row : srp1::rows_of(scope))
+      std::cout << row->path() << " = "
+                << (row->default_note.empty() ? row->describe_value(row->default_value()) : std::string(row->default_note))
+                << "  (" << row->allowed() << (row->unit == "1" || row->unit == "choice" ? "" : ", " + std::string(row->unit))
+                << ")\n    " << row->meaning << "\n";
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -383,6 +409,11 @@ int main(int argc, char** argv) {
   sens_cmd->add_option("--seed", sens.seed, "seed of the bootstrap (default 0)");
   sens_cmd->add_flag("--csv", sens_csv, "print CSV (policy, month, parameter, index, estimate, ci_low, ci_high)");
 
+  std::string params_format = "text";
+  auto* params_cmd = cli.add_subcommand("parameters", "list every model parameter: default, range, unit, meaning, evidence");
+  params_cmd->add_option("--format", params_format, "text (default), markdown or json")
+      ->check(CLI::IsMember({"text", "markdown", "json"}));
+
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -402,6 +433,7 @@ int main(int argc, char** argv) {
     if (*run_cmd && distributed::launched_ranks() > 1) mpi = std::make_unique<distributed::Session>(argc, argv);
     if (*run_cmd) return run_command(run, mpi && mpi->size() > 1 ? mpi.get() : nullptr);
     if (*validate_cmd) return validate_command(validate_path, validate_threads);
+    if (*params_cmd) return parameters_command(params_format);
     if (*sens_cmd) return sensitivity_command(sens_path, sens, sens_month, sens_csv);
     return info_command(info_path, info_point);
   } catch (const engine::InputError& e) {
