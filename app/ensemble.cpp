@@ -55,7 +55,7 @@ RunEstimate estimate_run(const Experiment& e, const ThreadPlan& plan, int thread
   const double in_flight = plan.concurrent * (network + static_cast<double>(srp1::run_state_bytes(sc)));
   // Held until written: every run's series and fact cells; writing adds one metric over all runs.
   const double per_run = static_cast<double>(srp1::kMetricCount) * (sc.horizon_months + 1.0) * sizeof(double) +
-                         2.0 * srp1::kFactCells * sizeof(std::int64_t);
+                         2.0 * (srp1::kFactCells + srp1::kQuintiles) * sizeof(std::int64_t);
   est.results_bytes = static_cast<double>(est.runs) * per_run * 1.3;  // raw + summaries over replications
   est.peak_bytes = in_flight + static_cast<double>(est.runs) * per_run +
                    static_cast<double>(est.runs) * (sc.horizon_months + 1.0) * sizeof(double);
@@ -72,6 +72,8 @@ std::vector<std::byte> encode_replication(const std::vector<srp1::RunResult>& ru
     put(r.series.data(), r.series.size() * sizeof(double));
     put(r.fact_count.data(), sizeof(r.fact_count));
     put(r.fact_retained.data(), sizeof(r.fact_retained));
+    put(r.quintile_count.data(), sizeof(r.quintile_count));
+    put(r.quintile_retained.data(), sizeof(r.quintile_retained));
   }
   return out;
 }
@@ -79,7 +81,8 @@ std::vector<std::byte> encode_replication(const std::vector<srp1::RunResult>& ru
 std::vector<srp1::RunResult> decode_replication(const std::vector<std::byte>& bytes, std::uint32_t policies,
                                                 std::uint32_t months) {
   const std::size_t series = static_cast<std::size_t>(srp1::kMetricCount) * (months + 1);
-  const std::size_t per_run = series * sizeof(double) + 2 * sizeof(std::array<std::int64_t, srp1::kFactCells>);
+  const std::size_t per_run = series * sizeof(double) + 2 * sizeof(std::array<std::int64_t, srp1::kFactCells>) +
+                              2 * sizeof(std::array<std::int64_t, srp1::kQuintiles>);
   if (bytes.size() != per_run * policies)
     throw engine::RuntimeFailure("checkpoint unit has " + std::to_string(bytes.size()) + " bytes, expected " +
                                  std::to_string(per_run * policies));
@@ -94,6 +97,10 @@ std::vector<srp1::RunResult> decode_replication(const std::vector<std::byte>& by
     p += sizeof(r.fact_count);
     std::memcpy(r.fact_retained.data(), p, sizeof(r.fact_retained));
     p += sizeof(r.fact_retained);
+    std::memcpy(r.quintile_count.data(), p, sizeof(r.quintile_count));
+    p += sizeof(r.quintile_count);
+    std::memcpy(r.quintile_retained.data(), p, sizeof(r.quintile_retained));
+    p += sizeof(r.quintile_retained);
   }
   return runs;
 }

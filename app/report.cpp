@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 #include "engine/errors.hpp"
 #include "app/results.hpp"
 #include "engine/hdf5.hpp"
 #include "engine/statistics.hpp"
+#include "models/srp1/model.hpp"
 
 namespace loyalsim::app {
 
@@ -125,28 +127,47 @@ HorizonTable horizon_table(const std::filesystem::path& results, std::size_t poi
     }
   }
   table.policies = f.read_strings("policy");
-  const double customers = f.number_attribute("customers");
 
   const Cube active = read_cube(f, "active", point);
   table.month = active.months - 1;
   table.replications = active.reps;
-  auto sum_of = [&](const char* name) { return per_run(read_cube(f, name, point), true); };
-  auto retention = per_run(read_cube(f, "cohort_active", point), false);
-  for (auto& p : retention)
-    for (double& x : p) x /= customers;
-  const auto complaints = sum_of("complaints");
-
-  table.measures = {
-      {"active customers", "count", per_run(active, false)},
-      {"cohort retention", "share", retention},
-      {"revenue", "money", sum_of("revenue")},
-      {"recovery cost", "money", sum_of("recovery_cost")},
-      {"net value (discounted)", "money", sum_of("net_value")},
-      {"satisfied recoveries", "share", ratio(sum_of("recoveries_satisfied"), complaints)},
-      {"paradox events", "share", ratio(sum_of("paradox_events"), complaints)},
-      {"positive WOM", "messages", sum_of("wom_positive")},
-      {"negative WOM", "messages", sum_of("wom_negative")},
+  // The measures are srp1::kMeasureInfo, the definitions every 1.1 file also
+  // carries in its `measures` attribute. A metric the file lacks (a 1.0 file
+  // has no programme cost, no proactive recoveries) leaves its measure out,
+  // or its term out of a denominator: that is exactly the 1.0 definition.
+  std::map<std::string, std::vector<std::vector<double>>> sums, levels;
+  auto per_replication = [&](const std::string& metric, bool level) -> const std::vector<std::vector<double>>& {
+    auto& cache = level ? levels : sums;
+    auto it = cache.find(metric);
+    if (it == cache.end()) it = cache.emplace(metric, per_run(read_cube(f, metric, point), !level)).first;
+    return it->second;
   };
+  auto total = [&](const std::vector<srp1::Metric>& metrics, bool level) {
+    std::vector<std::vector<double>> out;
+    for (const srp1::Metric m : metrics) {
+      const std::string name = srp1::kMetricInfo[m].name;
+      if (!f.has_dataset(name)) continue;
+      const auto& v = per_replication(name, level);
+      if (out.empty()) out = v;
+      else
+        for (std::size_t p = 0; p < out.size(); ++p)
+          for (std::size_t r = 0; r < out[p].size(); ++r) out[p][r] += v[p][r];
+    }
+    return out;
+  };
+  for (const auto& m : srp1::kMeasureInfo) {
+    const bool present = std::all_of(m.numerator.begin(), m.numerator.end(),
+                                     [&](srp1::Metric x) { return f.has_dataset(srp1::kMetricInfo[x].name); });
+    if (!present) continue;
+    auto values = total(m.numerator, m.level);
+    if (!m.denominator.empty()) values = ratio(values, total(m.denominator, false));
+    if (*m.divide_by_attribute) {
+      const double by = f.number_attribute(m.divide_by_attribute);
+      for (auto& p : values)
+        for (double& x : p) x /= by;
+    }
+    table.measures.push_back({m.label, m.kind, std::move(values)});
+  }
   return table;
 }
 
@@ -156,7 +177,8 @@ void print_table(const HorizonTable& t, std::ostream& out) {
       << " replications. Mean ± 95% CI half-width; Δ = paired difference to " << t.policies.front()
       << ".\n" << (t.point_values.empty() ? "" : "Point values: " + t.point_values + ".\n")
       << "Money, WOM and shares are totals over months 1.." << t.month
-      << "; shares are of all complaints; retention is of the initial customers.\n";
+      << "; net value is after recovery, programme and acquisition costs; shares are of all recoveries\n"
+         "(complaints and proactive); retention is of the initial customers.\n";
 
   // Cells first, so columns can be sized to fit.
   std::vector<std::string> labels;

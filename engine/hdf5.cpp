@@ -274,6 +274,12 @@ std::size_t element_count(const std::vector<hsize_t>& shape) {
 }
 }  // namespace
 
+bool File::is_string_dataset(const std::string& name) const {
+  Handle ds(check(H5Dopen2(file_.id(), name.c_str(), H5P_DEFAULT), "open dataset " + name));
+  Handle type(check(H5Dget_type(ds.id()), "type of " + name));
+  return H5Tget_class(type.id()) == H5T_STRING;
+}
+
 std::vector<double> File::read_doubles(const std::string& name) const {
   std::vector<double> out(element_count(shape(name)));
   Handle ds(check(H5Dopen2(file_.id(), name.c_str(), H5P_DEFAULT), "open dataset " + name));

@@ -100,6 +100,7 @@ class File {
   // A string attribute of a dataset; empty when absent.
   [[nodiscard]] std::string dataset_string_attribute(const std::string& dataset, const std::string& name) const;
   [[nodiscard]] std::vector<hsize_t> shape(const std::string& name) const;
+  [[nodiscard]] bool is_string_dataset(const std::string& name) const;
   [[nodiscard]] std::vector<double> read_doubles(const std::string& name) const;
   [[nodiscard]] std::vector<std::int64_t> read_int64(const std::string& name) const;
   [[nodiscard]] std::vector<std::string> read_strings(const std::string& name) const;

@@ -16,15 +16,18 @@ const std::array<MetricInfo, kMetricCount> kMetricInfo = {{
     {"churned", "customers", "customers who churned in the month", false},
     {"failures", "failures", "service failures", false},
     {"complaints", "complaints", "failures the customer complained about", false},
-    {"silent_failures", "failures", "failures without a complaint", false},
-    {"recoveries_satisfied", "complaints", "recoveries that met expectations (D >= 0)", false},
-    {"recoveries_dissatisfied", "complaints", "recoveries that fell short (D < 0)", false},
-    {"paradox_events", "complaints", "recoveries leaving reported satisfaction above its pre-failure value", false},
+    {"silent_failures", "failures", "failures neither complained about nor detected by the firm", false},
+    {"proactive_recoveries", "failures", "failures nobody complained about that the firm detected and recovered", false},
+    {"recoveries_satisfied", "recoveries", "recoveries (of complaints and proactive) that met expectations (D >= 0)", false},
+    {"recoveries_dissatisfied", "recoveries", "recoveries (of complaints and proactive) that fell short (D < 0)", false},
+    {"paradox_events", "recoveries", "recoveries leaving reported satisfaction above its pre-failure value", false},
     {"revenue", "money", "spend of customers who stayed", false},
     {"margin", "money", "revenue times margin", false},
-    {"compensation_paid", "money", "compensation paid to complainants", false},
-    {"handling_cost", "money", "complaint handling cost (contacts times cost per contact)", false},
+    {"compensation_paid", "money", "compensation paid in recoveries", false},
+    {"handling_cost", "money", "recovery handling cost (contacts times cost per contact)", false},
     {"recovery_cost", "money", "compensation plus handling plus gestures", false},
+    {"programme_cost", "money", "the policy's running cost: cost per customer-month times customers active at the start of the month", false},
+    {"acquisition_cost", "money", "customers won by advertising times the acquisition cost (referrals are free)", false},
     {"wom_positive", "messages", "positive word-of-mouth messages (expected counts)", false},
     {"wom_negative", "messages", "negative word-of-mouth messages (expected counts)", false},
     {"mean_satisfaction", "1", "mean reported satisfaction of customers active at the end of the month", true},
@@ -32,8 +35,25 @@ const std::array<MetricInfo, kMetricCount> kMetricInfo = {{
     {"quality", "1", "the firm's quality factor Q used in the month", true},
     {"root_cause_fixes", "fixes", "root causes fixed", false},
     {"discounted_margin", "money", "margin discounted to month 0", false},
-    {"net_value", "money", "margin minus recovery cost, discounted to month 0", false},
+    {"net_value", "money", "margin minus recovery, programme and acquisition costs, discounted to month 0", false},
 }};
+
+const std::vector<MeasureInfo> kMeasureInfo = {
+    {"active", "active customers", "count", true, {kActive}, {}, "", "higher"},
+    {"retention", "cohort retention", "share", true, {kCohortActive}, {}, "customers", "higher"},
+    {"revenue", "revenue", "money", false, {kRevenue}, {}, "", "higher"},
+    {"recovery_cost", "recovery cost", "money", false, {kRecoveryCost}, {}, "", "lower"},
+    {"programme_cost", "programme cost", "money", false, {kProgrammeCost}, {}, "", "lower"},
+    {"acquisition_cost", "acquisition cost", "money", false, {kAcquisitionCost}, {}, "", "lower"},
+    {"net_value", "net value (discounted)", "money", false, {kNetValue}, {}, "", "higher"},
+    {"satisfied_share", "satisfied recoveries", "share", false, {kRecoveriesSatisfied},
+     {kComplaints, kProactiveRecoveries}, "", "higher"},
+    // The paradox is a measurement, not a goal (FACTS.md F1, F4): neither direction is better.
+    {"paradox_share", "paradox events", "share", false, {kParadoxEvents}, {kComplaints, kProactiveRecoveries}, "",
+     "none"},
+    {"wom_positive", "positive WOM", "messages", false, {kWomPositive}, {}, "", "higher"},
+    {"wom_negative", "negative WOM", "messages", false, {kWomNegative}, {}, "", "lower"},
+};
 
 namespace {
 
@@ -66,9 +86,11 @@ constexpr std::uint64_t kBytesPerNode = 6 * 1 + 3 * 2 + 5 * 4;
 struct MonthSums {
   std::array<double, kMetricCount> v{};
   double reported_satisfaction = 0.0;
+  double active_at_start = 0.0;  // customers active at the start of the month (programme cost)
   MonthSums& operator+=(const MonthSums& o) {
     for (int i = 0; i < kMetricCount; ++i) v[i] += o.v[i];
     reported_satisfaction += o.reported_satisfaction;
+    active_at_start += o.active_at_start;
     return *this;
   }
 };
@@ -121,7 +143,7 @@ struct Derived {
     wj_p = m.justice_weights.procedural;
     justice_sum = wj_d + wj_i + wj_p;
 
-    const std::uint32_t max_tenure = sc.population.initial_tenure_max + sc.horizon_months + 1;
+    const std::uint32_t max_tenure = sc.population.initial_tenure_max + sc.warmup_months + sc.horizon_months + 1;
     tenure_factor.resize(max_tenure + 1);
     for (std::uint32_t t = 0; t <= max_tenure; ++t) tenure_factor[t] = std::pow(1.0 + t, -m.churn_tenure);
 
@@ -149,6 +171,19 @@ double initial_satisfaction(const Segment& seg, const engine::RandomStream& rng,
   return std::min(0.99, std::max(0.01, seg.satisfaction_mean + seg.satisfaction_sd * z));
 }
 
+// Quintile (0 = least satisfied) of each initial customer's reported
+// satisfaction at month 0: ranks by (satisfaction, node id), so ties split
+// deterministically and each quintile holds N/5 customers (+-1).
+std::vector<std::uint8_t> satisfaction_quintiles(const Nodes& st, std::uint32_t N) {
+  std::vector<std::pair<float, std::uint32_t>> order(N);
+  for (std::uint32_t n = 0; n < N; ++n) order[n] = {std::min(1.0f, st.S[n] + st.X[n]), n};
+  std::sort(order.begin(), order.end());
+  std::vector<std::uint8_t> quintile(N);
+  for (std::uint32_t rank = 0; rank < N; ++rank)
+    quintile[order[rank].second] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(rank) * kQuintiles / N);
+  return quintile;
+}
+
 }  // namespace
 
 engine::TieGraph build_network(const Scenario& sc, std::uint64_t seed, std::uint32_t replication,
@@ -169,13 +204,15 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
                    std::uint32_t replication, const engine::TieGraph& network, int threads,
                    const std::function<void()>& on_month) {
   using engine::RandomStream;
-  const Policy& pol = sc.policies.at(policy_index);
+  const Policy& own = sc.policies.at(policy_index);
+  const Policy& baseline = sc.policies.front();
   const ModelParams& mp = sc.model;
   const WomParams& wom = sc.wom;
   const auto N = static_cast<std::uint32_t>(sc.population.customers);
   const auto nodes = static_cast<std::uint32_t>(sc.population.customers + sc.population.prospects);
   const std::uint32_t T = sc.horizon_months;
-  const Derived d(sc, pol);
+  // Before its start month a policy is the baseline (1.1): the same path under common random numbers.
+  const Derived d_own(sc, own), d_base(sc, baseline);
   const std::size_t n_seg = sc.segments.size();
 
   RunResult out;
@@ -191,55 +228,53 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
     const RandomStream seg_rng(seed, replication, 0, kSegmentDraw);
     const RandomStream ten_rng(seed, replication, 0, kTenureDraw);
     const RandomStream sat_rng(seed, replication, 0, kInitialSatisfactionDraw);
-    const auto sums = engine::block_reduce<MonthSums>(nodes, threads, [&](std::uint32_t b, std::uint32_t e,
-                                                                          MonthSums& acc) {
+    engine::block_reduce<MonthSums>(nodes, threads, [&](std::uint32_t b, std::uint32_t e, MonthSums&) {
       for (std::uint32_t n = b; n < e; ++n) {
-        st.segment[n] = d.segment_of(seg_rng.uniform(n));
+        st.segment[n] = d_own.segment_of(seg_rng.uniform(n));
         if (n < N) {
           st.status[n] = kActiveStatus;
           st.tenure[n] = static_cast<std::uint16_t>(ten_rng.uniform(n) * sc.population.initial_tenure_max);
           st.S[n] = static_cast<float>(initial_satisfaction(sc.segments[st.segment[n]], sat_rng, n));
-          acc.reported_satisfaction += st.S[n];
         }
       }
     });
-    series(kActive, 0) = N;
-    series(kCohortActive, 0) = N;
-    series(kMeanSatisfaction, 0) = sums.reported_satisfaction / N;
-    series(kQuality, 0) = 1.0;
   }
   const RandomStream sat_rng(seed, replication, 0, kInitialSatisfactionDraw);
 
   // Per-segment constants of the month loop.
   std::vector<double> p_fail(n_seg);
   double quality = 1.0;
-  const double inv_justice = 1.0 / d.justice_sum;
   const double logb_damping = std::log(mp.repeat_damping);  // -inf when 0: damping^f = 0 for f > 0
   [[maybe_unused]] double churned_so_far = 0, acquired_so_far = 0;  // for the conservation invariant
 
-  for (std::uint32_t t = 1; t <= T; ++t) {
+  // Phase 1 of a month: every customer active at its start, under policy `pol`.
+  // `draw_month` is the month counter of the draws; `t` > 0 records facts and
+  // churn months (0 during the warm-up, when a churner is replaced at once).
+  auto customers_month = [&](std::uint32_t draw_month, std::uint32_t t, const Policy& pol, const Derived& d) {
     for (std::size_t s = 0; s < n_seg; ++s) p_fail[s] = -std::expm1(-sc.segments[s].failure_rate * quality);
-    const RandomStream r_fail(seed, replication, t, kFailureDraw), r_sev(seed, replication, t, kSeverityDraw),
-        r_cause(seed, replication, t, kCauseDraw), r_compl(seed, replication, t, kComplaintDraw),
-        r_delay(seed, replication, t, kDelayDraw), r_contacts(seed, replication, t, kContactsDraw),
-        r_noise(seed, replication, t, kNoiseDraw), r_fix(seed, replication, t, kRootCauseFixDraw),
-        r_churn(seed, replication, t, kChurnDraw), r_adopt(seed, replication, t, kAdoptionDraw);
-
-    // ---- Phase 1: every customer active at the start of the month ----
-    MonthSums month = engine::block_reduce<MonthSums>(nodes, threads, [&](std::uint32_t b, std::uint32_t e,
-                                                                          MonthSums& acc) {
+    const RandomStream r_fail(seed, replication, draw_month, kFailureDraw),
+        r_sev(seed, replication, draw_month, kSeverityDraw), r_cause(seed, replication, draw_month, kCauseDraw),
+        r_compl(seed, replication, draw_month, kComplaintDraw), r_delay(seed, replication, draw_month, kDelayDraw),
+        r_contacts(seed, replication, draw_month, kContactsDraw), r_noise(seed, replication, draw_month, kNoiseDraw),
+        r_fix(seed, replication, draw_month, kRootCauseFixDraw), r_churn(seed, replication, draw_month, kChurnDraw),
+        r_detect(seed, replication, draw_month, kDetectionDraw),
+        r_replace(seed, replication, draw_month, kInitialSatisfactionDraw);
+    const double inv_justice = 1.0 / d.justice_sum;
+    const bool warmup = t == 0;
+    return engine::block_reduce<MonthSums>(nodes, threads, [&](std::uint32_t b, std::uint32_t e, MonthSums& acc) {
       auto& v = acc.v;
       for (std::uint32_t n = b; n < e; ++n) {
         if (st.status[n] != kActiveStatus) {
           st.emitted[n] = {0.0f, 0.0f};
           continue;
         }
+        acc.active_at_start += 1;
         const Segment& seg = sc.segments[st.segment[n]];
         const double w = seg.wom_rate;
         double S = st.S[n], X = st.X[n], k = st.spike[n];
         double pos = 0.0, neg = 0.0;
 
-        // 1-2. Failure and, if one occurs, complaint and recovery.
+        // 1-2. Failure and, if one occurs, complaint (or detection) and recovery.
         if (r_fail.uniform(n) < p_fail[st.segment[n]]) {
           v[kFailures] += 1;
           const double s = std::pow(-std::expm1(std::log1p(-r_sev.uniform(n)) / mp.severity_b), 1.0 / mp.severity_a);
@@ -251,16 +286,18 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
           const std::uint8_t f = st.fails[n];
           const double p_complain = logistic(mp.complaint_intercept + mp.complaint_severity * s +
                                              (blame ? mp.complaint_blame : 0.0) + seg.complaint_bias +
-                                             mp.complaint_after_bad * st.bad[n]);
+                                             mp.complaint_after_bad * st.bad[n] + pol.complaint_encouragement);
+          const bool complained = r_compl.uniform(n) < p_complain;
+          const bool detected = !complained && r_detect.uniform(n) < pol.proactive_detection;
           int fact_class;
-          if (r_compl.uniform(n) >= p_complain) {  // silent failure
+          if (!complained && !detected) {  // silent failure
             S = std::max(0.0, S - L);
             k += mp.spike_silent * s;
             neg += wom.silent * w;
             v[kSilentFailures] += 1;
             fact_class = kSilent;
-          } else {  // complaint -> recovery under the policy
-            v[kComplaints] += 1;
+          } else {  // complaint or proactive detection -> recovery under the policy
+            v[complained ? kComplaints : kProactiveRecoveries] += 1;
             const double delay = pol.response_days > 0 ? -pol.response_days * std::log1p(-r_delay.uniform(n)) : 0.0;
             double contacts = 1.0;
             if (pol.first_contact_resolution < 1.0) {
@@ -269,8 +306,10 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
             }
             const double pj = std::exp(-delay / mp.speed_scale_days) * std::pow(contacts, -mp.contact_elasticity);
             const double perf = (d.wj_d * d.distributive + d.wj_i * d.interactional + d.wj_p * pj) * inv_justice;
-            const double expect = std::min(1.0, mp.expectation_base + mp.expectation_severity * s +
-                                                    mp.expectation_repeat * std::min<int>(f, 3));
+            double expect = std::min(1.0, mp.expectation_base + mp.expectation_severity * s +
+                                              mp.expectation_repeat * std::min<int>(f, 3));
+            if (detected) expect -= mp.expectation_proactive;  // the firm came to the customer
+            expect = std::max(0.0, expect);
             const double D = perf - expect + mp.disconfirmation_sd * engine::inverse_normal_cdf(r_noise.uniform(n));
             const bool satisfied = D >= 0.0;
             const double reported_before = std::min(1.0, S + X);
@@ -309,7 +348,8 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
             v[kRecoveryCost] += handling + compensation + pol.gesture * pol.gesture_cost;
             if (blame && r_fix.uniform(n) < pol.root_cause_fix) v[kRootCauseFixes] += 1;
           }
-          if (f == 0) {
+          // Fact cohorts: the first failure of the horizon, whatever a warm-up held.
+          if (!warmup && st.first_fail_month[n] == 0) {
             st.first_fail_month[n] = static_cast<std::uint16_t>(t);
             st.first_fail_cell[n] = static_cast<std::uint8_t>(fact_class * kBands + band);
           }
@@ -326,10 +366,17 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
                          (1.0 + k) * d.tenure_factor[st.tenure[n]];
         k *= mp.spike_decay;
         if (r_churn.uniform(n) < -std::expm1(-h)) {
-          st.status[n] = kChurnedStatus;
-          st.churn_month[n] = static_cast<std::uint16_t>(t);
           neg += wom.churned * w;
           v[kChurned] += 1;
+          if (warmup) {  // replaced at once by a new customer at the same node (MODEL.md warm-up)
+            st.tenure[n] = 0;
+            S = initial_satisfaction(seg, r_replace, n);
+            X = 0, k = 0;
+            st.fails[n] = 0, st.bad[n] = 0, st.last_cause[n] = kNoCause;
+          } else {
+            st.status[n] = kChurnedStatus;
+            st.churn_month[n] = static_cast<std::uint16_t>(t);
+          }
         } else {
           // 5. Spend. 6. Ambient word of mouth.
           const double spend = seg.base_spend * std::max(0.05, 1.0 + mp.spend_slope * (S - mp.satisfaction_ref));
@@ -349,6 +396,31 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
         st.emitted[n] = {static_cast<float>(pos * inv_deg), static_cast<float>(neg * inv_deg)};
       }
     });
+  };
+
+  // ---- Warm-up (1.1): the initial customers live W months under the baseline, unrecorded ----
+  for (std::uint32_t w = 1; w <= sc.warmup_months; ++w) {
+    const MonthSums month = customers_month(kWarmupMonthBase + w, 0, baseline, d_base);
+    quality = std::max(mp.quality_floor, quality * std::exp(-mp.fix_effect * month.v[kRootCauseFixes] / N));
+  }
+  quality = 1.0;
+  {
+    const MonthSums initial = engine::block_reduce<MonthSums>(N, threads, [&](std::uint32_t b, std::uint32_t e, MonthSums& acc) {
+      for (std::uint32_t n = b; n < e; ++n) acc.reported_satisfaction += std::min(1.0f, st.S[n] + st.X[n]);
+    });
+    series(kActive, 0) = N;
+    series(kCohortActive, 0) = N;
+    series(kMeanSatisfaction, 0) = initial.reported_satisfaction / N;
+    series(kQuality, 0) = 1.0;
+  }
+  const std::vector<std::uint8_t> quintile = satisfaction_quintiles(st, N);
+
+  for (std::uint32_t t = 1; t <= T; ++t) {
+    const bool started = t >= own.start_month;
+    const Policy& pol = started ? own : baseline;
+    MonthSums month = customers_month(t, t, pol, started ? d_own : d_base);
+    const RandomStream r_adopt(seed, replication, t, kAdoptionDraw);
+    const Derived& d = d_own;  // the network and WOM constants do not depend on the policy
 
     // ---- Phase 2: network exposure and adoption for prospects (a sparse
     // product over the tie lists), then the end-of-month stocks. ----
@@ -400,7 +472,8 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
     month.v[kCohortActive] = end.v[kCohortActive];
     month.v[kAcquired] = end.v[kAcquired];
     month.v[kAcquiredReferred] = end.v[kAcquiredReferred];
-    LOYALSIM_INVARIANT(month.v[kFailures] == month.v[kComplaints] + month.v[kSilentFailures], "failures split");
+    LOYALSIM_INVARIANT(month.v[kFailures] == month.v[kComplaints] + month.v[kSilentFailures] + month.v[kProactiveRecoveries],
+                       "failures split");
 #if defined(LOYALSIM_CHECKED)
     churned_so_far += month.v[kChurned];
     acquired_so_far += month.v[kAcquired];
@@ -415,11 +488,14 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
 
     const double discount = std::pow(1.0 + mp.discount_rate_annual, -static_cast<double>(t) / 12.0);
     month.v[kMargin] = month.v[kRevenue] * mp.margin;
+    month.v[kProgrammeCost] = pol.cost_per_customer_month * month.active_at_start;
+    month.v[kAcquisitionCost] = mp.acquisition_cost * (month.v[kAcquired] - month.v[kAcquiredReferred]);
     month.v[kMeanSatisfaction] = end.v[kActive] > 0 ? end.reported_satisfaction / end.v[kActive]
                                                     : std::numeric_limits<double>::quiet_NaN();
     month.v[kQuality] = quality;
     month.v[kDiscountedMargin] = month.v[kMargin] * discount;
-    month.v[kNetValue] = (month.v[kMargin] - month.v[kRecoveryCost]) * discount;
+    month.v[kNetValue] =
+        (month.v[kMargin] - month.v[kRecoveryCost] - month.v[kProgrammeCost] - month.v[kAcquisitionCost]) * discount;
     for (int m = 0; m < kMetricCount; ++m) series(static_cast<Metric>(m), t) = month.v[m];
 
     // End of month: fixed root causes raise quality for everyone.
@@ -435,11 +511,15 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
       ++out.fact_count[st.first_fail_cell[n]];
       if (retained_after(ff + 12)) ++out.fact_retained[st.first_fail_cell[n]];
     }
-    if (n < N && T >= 12 && (ff == 0 || ff > 12)) {
-      const bool kept = retained_after(12);
-      for (int band = 0; band < kBands; ++band) {
-        ++out.fact_count[kReference * kBands + band];
-        if (kept) ++out.fact_retained[kReference * kBands + band];
+    if (n < N && T >= 12) {
+      ++out.quintile_count[quintile[n]];
+      if (retained_after(12)) ++out.quintile_retained[quintile[n]];
+      if (ff == 0 || ff > 12) {
+        const bool kept = retained_after(12);
+        for (int band = 0; band < kBands; ++band) {
+          ++out.fact_count[kReference * kBands + band];
+          if (kept) ++out.fact_retained[kReference * kBands + band];
+        }
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "engine/network.hpp"
@@ -17,12 +18,15 @@
 
 namespace loyalsim::srp1 {
 
+// The revision of the model contract this code implements (results files record it).
+inline constexpr const char* kModelRevision = "1.1";
+
 // Metrics per month, in output order (MODEL.md "Metrics").
 enum Metric : int {
   kActive, kAcquired, kAcquiredReferred, kChurned, kFailures, kComplaints, kSilentFailures,
-  kRecoveriesSatisfied, kRecoveriesDissatisfied, kParadoxEvents, kRevenue, kMargin,
-  kCompensationPaid, kHandlingCost, kRecoveryCost, kWomPositive, kWomNegative, kMeanSatisfaction,
-  kCohortActive, kQuality, kRootCauseFixes, kDiscountedMargin, kNetValue,
+  kProactiveRecoveries, kRecoveriesSatisfied, kRecoveriesDissatisfied, kParadoxEvents, kRevenue, kMargin,
+  kCompensationPaid, kHandlingCost, kRecoveryCost, kProgrammeCost, kAcquisitionCost, kWomPositive, kWomNegative,
+  kMeanSatisfaction, kCohortActive, kQuality, kRootCauseFixes, kDiscountedMargin, kNetValue,
   kMetricCount
 };
 
@@ -34,6 +38,23 @@ struct MetricInfo {
 };
 extern const std::array<MetricInfo, kMetricCount> kMetricInfo;
 
+// The measures of the policy table at a horizon month m (`loyalsim info`,
+// loyalsim.policy_table, the report), defined once here and written into every
+// results file (attribute `measures`, docs/results-format.md). Per replication:
+// the numerator metrics summed at month m (`level`) or over months 1..m; a
+// share divides by the denominator metrics summed over months 1..m (NaN when
+// 0), or by a file attribute (the initial customers for retention).
+struct MeasureInfo {
+  const char* name;
+  const char* label;
+  const char* kind;  // count | share | money | messages (all but shares scale with population.represents)
+  bool level;
+  std::vector<Metric> numerator, denominator;
+  const char* divide_by_attribute;  // "" or the name of a numeric file attribute
+  const char* better;               // higher | lower | none (neither direction is a goal)
+};
+extern const std::vector<MeasureInfo> kMeasureInfo;
+
 // Stylised-fact cohorts: first failures by class x severity band.
 enum FactClass : int { kReference, kSilent, kUnresolved, kResolved, kResolvedQuick, kFactClasses };
 inline constexpr std::array<const char*, kFactClasses> kFactClassNames = {
@@ -41,12 +62,16 @@ inline constexpr std::array<const char*, kFactClasses> kFactClassNames = {
 inline constexpr int kBands = 2;
 inline constexpr std::array<const char*, kBands> kBandNames = {"minor", "major"};
 inline constexpr int kFactCells = kFactClasses * kBands;
+// Initial customers by quintile of their reported satisfaction at month 0 (FACTS.md T10).
+inline constexpr int kQuintiles = 5;
 
 struct RunResult {
   std::uint32_t months = 0;                 // T; series hold T+1 values (month 0..T)
   std::vector<double> series;               // [metric * (T+1) + month]
   std::array<std::int64_t, kFactCells> fact_count{};     // [class * kBands + band]
   std::array<std::int64_t, kFactCells> fact_retained{};
+  std::array<std::int64_t, kQuintiles> quintile_count{};     // [quintile], lowest satisfaction first
+  std::array<std::int64_t, kQuintiles> quintile_retained{};  // of those, active at the end of month 12
 
   [[nodiscard]] double at(Metric m, std::uint32_t month) const {
     return series[static_cast<std::size_t>(m) * (months + 1) + month];
@@ -58,8 +83,10 @@ struct RunResult {
 enum Purpose : std::uint32_t {
   kSegmentDraw = 1, kTenureDraw, kInitialSatisfactionDraw, kNetworkDraw, kFailureDraw,
   kSeverityDraw, kCauseDraw, kComplaintDraw, kDelayDraw, kContactsDraw, kNoiseDraw, kRootCauseFixDraw,
-  kChurnDraw, kAdoptionDraw
+  kChurnDraw, kAdoptionDraw, kDetectionDraw
 };
+// Warm-up month w (1.1) draws with month counter kWarmupMonthBase + w.
+inline constexpr std::uint32_t kWarmupMonthBase = 0x8000;
 
 // The replication's social network over all N+M nodes, shared by its policies.
 engine::TieGraph build_network(const Scenario& scenario, std::uint64_t seed,

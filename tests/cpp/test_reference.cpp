@@ -45,12 +45,12 @@ std::map<std::string, std::string> lines_of(const app::Experiment& e, const app:
       const std::string where = " policy " + pols[p].name + " replication " + std::to_string(r);
       for (int m = 0; m < srp1::kMetricCount; ++m) {
         std::string values;
-        for (std::uint32_t t = 0; t <= run.months; ++t) values += (t ? " " : "") + hex(run.at(static_cast<srp1::Metric>(m), t));
+        for (std::uint32_t t = 0; t <= run.months; ++t) values.append(t ? " " : "").append(hex(run.at(static_cast<srp1::Metric>(m), t)));
         out["metric " + std::string(srp1::kMetricInfo[m].name) + where] = values;
       }
       std::string counts;
       for (int c = 0; c < srp1::kFactCells; ++c)
-        counts += (c ? " " : "") + std::to_string(run.fact_count[c]) + "/" + std::to_string(run.fact_retained[c]);
+        counts.append(c ? " " : "").append(std::to_string(run.fact_count[c])).append("/").append(std::to_string(run.fact_retained[c]));
       out["facts" + where] = counts;
     }
   return out;

@@ -11,17 +11,21 @@ import loyalsim
 
 METRIC_NAMES = [
     "active", "acquired", "acquired_referred", "churned", "failures", "complaints", "silent_failures",
-    "recoveries_satisfied", "recoveries_dissatisfied", "paradox_events", "revenue", "margin",
-    "compensation_paid", "handling_cost", "recovery_cost", "wom_positive", "wom_negative",
+    "proactive_recoveries", "recoveries_satisfied", "recoveries_dissatisfied", "paradox_events", "revenue", "margin",
+    "compensation_paid", "handling_cost", "recovery_cost", "programme_cost", "acquisition_cost",
+    "wom_positive", "wom_negative",
     "mean_satisfaction", "cohort_active", "quality", "root_cause_fixes", "discounted_margin", "net_value",
 ]  # fmt: skip
 
 
 def test_open_gives_a_lazy_dataset_with_the_contract_dimensions(ds):
     assert isinstance(ds, xr.Dataset)
-    assert dict(ds.sizes) == {
+    sizes = dict(ds.sizes)
+    # One resolved value per parameter path (every scalar, and each segment's and policy's keys).
+    assert sizes.pop("parameter") == len(ds["parameter"]) > 100
+    assert sizes == {
         "point": 1, "policy": 3, "replication": REPLICATIONS, "month": HORIZON + 1,
-        "fact_class": 5, "severity_band": 2,
+        "fact_class": 5, "severity_band": 2, "satisfaction_quintile": 5,
     }  # fmt: skip
     assert list(ds["policy"].values) == POLICIES
     assert list(ds["month"].values) == list(range(HORIZON + 1))
