@@ -185,8 +185,9 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   if (!doc) r.throw_if_problems();
   const toml::table& root = *doc;
 
-  r.only_keys(root, "", keys_of(ParameterScope::run, {"name", "description", "seed", "replications", "population",
-                                                      "segments", "model", "wom", "policies", "output", "sweep"}));
+  auto top_keys = keys_of(ParameterScope::run, {});
+  top_keys.insert(top_keys.begin(), std::begin(kExperimentKeys), std::end(kExperimentKeys));
+  r.only_keys(root, "", top_keys);
   read_experiment_name(r, root, e.name);
   r.string(root, "description", "description", e.description);
   {

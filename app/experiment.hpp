@@ -36,6 +36,11 @@ struct Experiment {
   }
 };
 
+// The top-level keys the experiment file has besides the model's own
+// (parameter_table.hpp): what the loader accepts and the docs describe.
+inline constexpr std::string_view kExperimentKeys[] = {"name", "description", "seed", "replications", "population",
+                                                       "segments", "model", "wom", "policies", "output", "sweep"};
+
 // Parses and validates. Throws engine::InputError listing every problem as
 // "file:line: key: what is wrong (what is allowed)". `source_name` is used
 // in messages and to resolve the relative output path.

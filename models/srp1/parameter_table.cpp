@@ -62,7 +62,7 @@ const std::vector<ParameterRow>& rows() {
                            "months simulated after the initial state (month 0)", "design choice", s.horizon_months)),
         fixed(LOYALSIM_ROW(run, "warmup_months", integer, closed(0, 600), "months",
                            "months the market lives under the baseline policy before month 1, unrecorded (1.1)",
-                           "MODEL.md warm-up: month 0 is not a state the model sustains", s.warmup_months)),
+                           "docs/model.md (warm-up): month 0 is not a state the model sustains", s.warmup_months)),
         // ---- [population] ----
         fixed(LOYALSIM_ROW(population, "customers", integer, closed(1, kMaxNodes), "customers",
                            "initial customers N, active at month 0", "firm-specific", s.population.customers)),
@@ -325,7 +325,7 @@ const std::vector<ParameterRow>& rows() {
                      "firm-specific", s.policies[i].cost_per_customer_month),
         LOYALSIM_ROW(policy, "start_month", integer, closed(1, 1200), "month",
                      "the month the policy starts; before it the baseline policy runs (1.1). The baseline's is 1",
-                     "MODEL.md policy start", s.policies[i].start_month),
+                     "docs/model.md (policy start)", s.policies[i].start_month),
     };
     return t;
   }();
