@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <numeric>
 #include <thread>
 
 #include "engine/errors.hpp"
@@ -52,7 +53,8 @@ RunEstimate estimate_run(const Experiment& e, const ThreadPlan& plan, int thread
   est.seconds = est.node_months / (kNodeMonthsPerThreadSecond * threads * (threads > 1 ? kParallelEfficiency : 1.0));
   // In flight: each unit holds its network (offsets, degrees and ties) and one run's state.
   const double network = nodes * (8.0 + 4.0 + 4.0 * (sc.wom.strong_ties + sc.wom.weak_ties));
-  const double in_flight = plan.concurrent * (network + static_cast<double>(srp1::run_state_bytes(sc)));
+  const std::size_t lanes = std::min(sc.policies.size(), srp1::max_lanes());
+  const double in_flight = plan.concurrent * (network + static_cast<double>(srp1::run_state_bytes(sc, lanes)));
   // Held until written: every run's series and fact cells; writing adds one metric over all runs.
   const double per_run = static_cast<double>(srp1::kMetricCount) * (sc.horizon_months + 1.0) * sizeof(double) +
                          2.0 * (srp1::kFactCells + srp1::kQuintiles) * sizeof(std::int64_t);
@@ -111,11 +113,9 @@ std::vector<srp1::RunResult> run_unit(const Experiment& e, std::uint64_t unit, i
   const auto rep = static_cast<std::uint32_t>(unit % e.replications);
   const srp1::Scenario sc = e.scenario_at(point);
   const engine::TieGraph network = srp1::build_network(sc, e.seed, rep, threads);
-  std::vector<srp1::RunResult> runs;
-  runs.reserve(sc.policies.size());
-  for (std::size_t p = 0; p < sc.policies.size(); ++p)
-    runs.push_back(srp1::simulate(sc, p, e.seed, rep, network, threads, on_month));
-  return runs;
+  std::vector<std::size_t> policies(sc.policies.size());
+  std::iota(policies.begin(), policies.end(), 0);
+  return srp1::simulate_policies(sc, policies, e.seed, rep, network, threads, on_month);
 }
 
 Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {

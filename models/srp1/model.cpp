@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "engine/parallel.hpp"
 #include "engine/random.hpp"
+#include "models/srp1/processes.hpp"
 
 namespace loyalsim::srp1 {
 
@@ -57,32 +59,63 @@ const std::vector<MeasureInfo> kMeasureInfo = {
 
 namespace {
 
-enum Status : std::uint8_t { kProspect = 0, kActiveStatus = 1, kChurnedStatus = 2 };
+using engine::RandomStream;
+namespace proc = process;
+
+enum class Status : std::uint8_t { prospect = 0, active = 1, churned = 2 };
 constexpr std::uint8_t kNoCause = 255;
+// Policies simulated together in one pass over the nodes (policy lanes).
+constexpr std::size_t kMaxLanes = 8;
 
-// Per-node state of one run, structure of arrays: the month loop streams
-// through a few arrays at a time. Floats hold the continuous states (their
-// 24-bit precision is far below the model's noise) to halve memory traffic.
-struct Nodes {
-  explicit Nodes(std::size_t n)
-      : status(n), segment(n), fails(n), last_cause(n, kNoCause), bad(n), first_fail_cell(n),
-        tenure(n), first_fail_month(n), churn_month(n), S(n), X(n), spike(n), emitted(n) {}
-  std::vector<std::uint8_t> status, segment, fails, last_cause, bad, first_fail_cell;
-  std::vector<std::uint16_t> tenure, first_fail_month, churn_month;
-  std::vector<float> S, X, spike;
-  // This month's emitted messages / degree: what each of the node's ties
-  // carries. Positive and negative side by side, so the exposure phase's
-  // random read of a neighbour touches one cache line, not two.
-  struct Emission {
-    float pos, neg;
-  };
-  std::vector<Emission> emitted;
+// What a run derives once from the parameters, whatever the policy.
+struct RunConstants {
+  std::vector<double> segment_cumulative;  // normalised shares, cumulative, the last 1
+  std::array<double, kCauses> cause_cumulative{};
+  std::vector<double> tenure_factor;       // (1 + tenure)^(-churn_tenure) for every tenure a run can reach
+  double log_repeat_damping;               // -inf when repeat_damping = 0: damping^f = 0 for f > 0
+  proc::AdoptionConstants adoption;
+
+  explicit RunConstants(const Scenario& sc)
+      : log_repeat_damping(std::log(sc.model.repeat_damping)), adoption(sc.wom) {
+    const auto& m = sc.model;
+    double total = 0;
+    for (const auto& s : sc.segments) total += s.share;
+    double acc = 0;
+    for (const auto& s : sc.segments) segment_cumulative.push_back(acc += s.share / total);
+    segment_cumulative.back() = 1.0;
+    double ctotal = 0;
+    for (double c : m.cause_share) ctotal += c;
+    double cacc = 0;
+    for (int c = 0; c < kCauses; ++c) cause_cumulative[c] = (cacc += m.cause_share[c] / ctotal);
+    cause_cumulative[kCauses - 1] = 1.0;
+    const std::uint32_t max_tenure = sc.population.initial_tenure_max + sc.warmup_months + sc.horizon_months + 1;
+    tenure_factor.resize(max_tenure + 1);
+    for (std::uint32_t t = 0; t <= max_tenure; ++t) tenure_factor[t] = std::pow(1.0 + t, -m.churn_tenure);
+  }
+  [[nodiscard]] std::uint8_t segment_of(double u) const {
+    std::size_t i = 0;
+    while (i + 1 < segment_cumulative.size() && u >= segment_cumulative[i]) ++i;
+    return static_cast<std::uint8_t>(i);
+  }
+  [[nodiscard]] std::uint16_t next_tenure(std::uint16_t t) const {
+    return static_cast<std::uint16_t>(std::min<std::size_t>(t + 1u, tenure_factor.size() - 1));
+  }
 };
-// Rows ahead of the exposure loop whose neighbours' emissions are prefetched.
-constexpr std::uint32_t kPrefetchRows = 16;
-constexpr std::uint64_t kBytesPerNode = 6 * 1 + 3 * 2 + 5 * 4;
 
-// One month's sums: one slot per metric, summed over fixed blocks.
+// A policy's constants: its justice parts that do not depend on the failure.
+struct PolicyConstants {
+  const Policy* policy = nullptr;
+  double interactional = 0, distributive = 0, inv_justice = 1, log1m_fcr = 0;
+  PolicyConstants() = default;
+  PolicyConstants(const ModelParams& m, const Policy& p)
+      : policy(&p), interactional(proc::interactional_justice(m.interactional_weights, p)),
+        distributive(proc::distributive_justice(p.compensation, m.over_compensation_penalty)),
+        inv_justice(1.0 / (m.justice_weights.distributive + m.justice_weights.interactional +
+                           m.justice_weights.procedural)),
+        log1m_fcr(std::log1p(-p.first_contact_resolution)) {}
+};
+
+// One month's sums of one lane: one slot per metric, summed over fixed blocks.
 struct MonthSums {
   std::array<double, kMetricCount> v{};
   double reported_satisfaction = 0.0;
@@ -94,89 +127,110 @@ struct MonthSums {
     return *this;
   }
 };
-
-inline double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-inline double clip01(double x) { return std::min(1.0, std::max(0.0, x)); }
-// base^x where base is given as its log (may be -inf); base^0 = 1 even for base 0.
-inline double pow_from_log(double log_base, double x) { return x > 0.0 ? std::exp(x * log_base) : 1.0; }
-// log(base^x) with the same convention: 0 when x = 0, whatever the base.
-inline double log_power(double log_base, double x) { return x > 0.0 ? x * log_base : 0.0; }
-// exp(x), skipping the call in the common case x = 0 (no exposure of that kind).
-inline double exp_or_one(double x) { return x == 0.0 ? 1.0 : std::exp(x); }
-
-// Distributive justice of a compensation ratio r (F9).
-double distributive_justice(double r, double penalty) {
-  if (r <= 1.0) return std::sqrt(r);
-  if (r <= 1.5) return 1.0;
-  return std::max(0.0, 1.0 - penalty * (r - 1.5));
-}
-
-// Everything derived once per run from the parameters.
-struct Derived {
-  std::vector<double> seg_cum_share;   // cumulative, normalised
-  std::array<double, kCauses> cause_cum{};
-  double justice_sum = 1.0, interactional = 0.0, distributive = 0.0;
-  double wj_d = 0, wj_i = 0, wj_p = 0;
-  std::vector<double> tenure_factor;   // (1 + tenure)^(-churn_tenure)
-  double log1m_deterrence = 0, log1m_strong = 0, log1m_weak = 0, one_minus_adv = 1;
-
-  Derived(const Scenario& sc, const Policy& pol) {
-    const auto& m = sc.model;
-    double total = 0;
-    for (const auto& s : sc.segments) total += s.share;
-    double acc = 0;
-    for (const auto& s : sc.segments) seg_cum_share.push_back(acc += s.share / total);
-    seg_cum_share.back() = 1.0;
-    double ctotal = 0;
-    for (double c : m.cause_share) ctotal += c;
-    double cacc = 0;
-    for (int c = 0; c < kCauses; ++c) cause_cum[c] = (cacc += m.cause_share[c] / ctotal);
-    cause_cum[kCauses - 1] = 1.0;
-
-    const auto& iw = m.interactional_weights;
-    const double iw_sum = iw.apology + iw.empathy + iw.explanation + iw.follow_up + iw.gesture;
-    interactional = (iw.apology * pol.apology + iw.empathy * pol.empathy + iw.explanation * pol.explanation +
-                     iw.follow_up * pol.follow_up + iw.gesture * pol.gesture) / iw_sum;
-    distributive = distributive_justice(pol.compensation, m.over_compensation_penalty);
-    wj_d = m.justice_weights.distributive;
-    wj_i = m.justice_weights.interactional;
-    wj_p = m.justice_weights.procedural;
-    justice_sum = wj_d + wj_i + wj_p;
-
-    const std::uint32_t max_tenure = sc.population.initial_tenure_max + sc.warmup_months + sc.horizon_months + 1;
-    tenure_factor.resize(max_tenure + 1);
-    for (std::uint32_t t = 0; t <= max_tenure; ++t) tenure_factor[t] = std::pow(1.0 + t, -m.churn_tenure);
-
-    log1m_deterrence = std::log1p(-sc.wom.deterrence);
-    log1m_strong = std::log1p(-sc.wom.strong_tie_effect);
-    log1m_weak = std::log1p(-sc.wom.weak_tie_effect);
-    one_minus_adv = 1.0 - sc.wom.advertising;
-  }
-
-  [[nodiscard]] std::uint8_t segment_of(double u) const {
-    std::size_t i = 0;
-    while (i + 1 < seg_cum_share.size() && u >= seg_cum_share[i]) ++i;
-    return static_cast<std::uint8_t>(i);
-  }
-  [[nodiscard]] std::uint8_t cause_of(double u) const {
-    int c = 0;
-    while (c + 1 < kCauses && u >= cause_cum[c]) ++c;
-    return static_cast<std::uint8_t>(c);
+struct LaneSums {
+  std::array<MonthSums, kMaxLanes> lane;
+  LaneSums& operator+=(const LaneSums& o) {
+    for (std::size_t l = 0; l < kMaxLanes; ++l) lane[l] += o.lane[l];
+    return *this;
   }
 };
 
-// Initial satisfaction of node n (also used when a prospect adopts).
-double initial_satisfaction(const Segment& seg, const engine::RandomStream& rng, std::uint32_t n) {
-  const double z = engine::inverse_normal_cdf(rng.uniform(n));
-  return std::min(0.99, std::max(0.01, seg.satisfaction_mean + seg.satisfaction_sd * z));
+// Per-node state: shared by the lanes (segment), and per lane, stored with
+// the lane index fastest (node n, lane l at n * K + l) so one node's lanes sit
+// together. Floats hold the continuous states: their 24-bit precision is far
+// below the model's noise and halves memory traffic.
+struct State {
+  struct Emission {
+    float pos, neg;  // this month's messages / degree: what each of the node's ties carries
+  };
+  State(std::size_t nodes, std::size_t lanes)
+      : K(lanes), segment(nodes), status(nodes * lanes), fails(nodes * lanes), last_cause(nodes * lanes, kNoCause),
+        bad(nodes * lanes), first_fail_cell(nodes * lanes), tenure(nodes * lanes), first_fail_month(nodes * lanes),
+        churn_month(nodes * lanes), S(nodes * lanes), X(nodes * lanes), spike(nodes * lanes),
+        emitted(nodes * lanes) {}
+  std::size_t K;
+  std::vector<std::uint8_t> segment;
+  std::vector<Status> status;
+  std::vector<std::uint8_t> fails, last_cause, bad, first_fail_cell;
+  std::vector<std::uint16_t> tenure, first_fail_month, churn_month;
+  std::vector<float> S, X, spike;
+  std::vector<Emission> emitted;
+  // Lane 0's state copied to every other lane (after the shared warm-up).
+  void broadcast_lane0() {
+    for (std::size_t n = 0; n < segment.size(); ++n)
+      for (std::size_t l = 1; l < K; ++l) {
+        const std::size_t a = n * K, b = n * K + l;
+        status[b] = status[a], fails[b] = fails[a], last_cause[b] = last_cause[a], bad[b] = bad[a];
+        first_fail_cell[b] = first_fail_cell[a], tenure[b] = tenure[a], first_fail_month[b] = first_fail_month[a];
+        churn_month[b] = churn_month[a], S[b] = S[a], X[b] = X[a], spike[b] = spike[a];
+      }
+  }
+};
+constexpr std::uint64_t kBytesPerNodeLane = 5 * 1 + 1 + 3 * 2 + 3 * 4 + sizeof(State::Emission);
+constexpr std::uint64_t kBytesPerNodeShared = 1;
+// Rows ahead of the exposure loop whose neighbours' emissions are prefetched.
+constexpr std::uint32_t kPrefetchRows = 16;
+
+// The draws of one failing node in one month, computed once for every lane
+// (common random numbers: they do not depend on the policy).
+struct FailureDraws {
+  double s;            // severity
+  int band;            // 0 minor, 1 major
+  std::uint8_t cause;
+  bool blame;
+  double L;            // loss
+  double u_complaint, u_detection, u_fix;
+  double log1m_u_delay;  // log(1 - u): the delay is -mean times it
+  double log_u_contacts;
+  double z;            // the disconfirmation noise, standard normal
+};
+
+// The month's random streams: one uniform per (purpose, node).
+struct MonthStreams {
+  RandomStream fail, severity, cause, complaint, delay, contacts, noise, fix, churn, detection, replace;
+  MonthStreams(std::uint64_t seed, std::uint32_t rep, std::uint32_t month)
+      : fail(seed, rep, month, kFailureDraw), severity(seed, rep, month, kSeverityDraw),
+        cause(seed, rep, month, kCauseDraw), complaint(seed, rep, month, kComplaintDraw),
+        delay(seed, rep, month, kDelayDraw), contacts(seed, rep, month, kContactsDraw),
+        noise(seed, rep, month, kNoiseDraw), fix(seed, rep, month, kRootCauseFixDraw),
+        churn(seed, rep, month, kChurnDraw), detection(seed, rep, month, kDetectionDraw),
+        replace(seed, rep, month, kInitialSatisfactionDraw) {}
+  [[nodiscard]] FailureDraws failure(std::uint32_t id, const ModelParams& m, const RunConstants& rc) const {
+    FailureDraws f;
+    f.s = proc::severity(severity.uniform(id), m.severity_a, m.severity_b);
+    f.band = proc::severity_band(f.s, m.major_threshold);
+    f.cause = proc::cause_of(cause.uniform(id), rc.cause_cumulative);
+    f.blame = proc::firm_to_blame(f.cause);
+    f.L = proc::loss(m, f.s, f.cause);
+    f.u_complaint = complaint.uniform(id);
+    f.u_detection = detection.uniform(id);
+    f.u_fix = fix.uniform(id);
+    f.log1m_u_delay = std::log1p(-delay.uniform(id));
+    f.log_u_contacts = std::log(contacts.uniform(id));
+    f.z = engine::inverse_normal_cdf(noise.uniform(id));
+    return f;
+  }
+};
+
+// What one lane does in a month: the policy in effect and its constants, the
+// failure probability per segment (from the lane's quality).
+struct LaneMonth {
+  const PolicyConstants* pc;
+  std::vector<double> p_fail;
+};
+
+// Initial satisfaction of node n from its month-0 draw (also when a prospect adopts).
+double initial_satisfaction(const Segment& seg, const RandomStream& rng, std::uint32_t n) {
+  return proc::initial_satisfaction(seg, engine::inverse_normal_cdf(rng.uniform(n)));
 }
 
 // Quintile (0 = least satisfied) of each initial customer's reported
-// satisfaction at month 0: ranks by (satisfaction, node id), so ties split
-// deterministically and each quintile holds N/5 customers (+-1).
-std::vector<std::uint8_t> satisfaction_quintiles(const Nodes& st, std::uint32_t N) {
+// satisfaction at month 0 (lane 0: month 0 is the same in every lane): ranks
+// by (satisfaction, node id), so ties split deterministically and each
+// quintile holds N/5 customers (+-1).
+std::vector<std::uint8_t> satisfaction_quintiles(const State& st, std::uint32_t N) {
   std::vector<std::pair<float, std::uint32_t>> order(N);
-  for (std::uint32_t n = 0; n < N; ++n) order[n] = {std::min(1.0f, st.S[n] + st.X[n]), n};
+  for (std::uint32_t n = 0; n < N; ++n) order[n] = {std::min(1.0f, st.S[n * st.K] + st.X[n * st.K]), n};
   std::sort(order.begin(), order.end());
   std::vector<std::uint8_t> quintile(N);
   for (std::uint32_t rank = 0; rank < N; ++rank)
@@ -184,334 +238,343 @@ std::vector<std::uint8_t> satisfaction_quintiles(const Nodes& st, std::uint32_t 
   return quintile;
 }
 
-}  // namespace
+// The K lanes of one replication, month by month.
+class Kernel {
+ public:
+  Kernel(const Scenario& sc, std::span<const std::size_t> policies, std::uint64_t seed, std::uint32_t rep,
+         const engine::TieGraph& network, int threads)
+      : sc_(sc), m_(sc.model), wom_(sc.wom), rc_(sc), seed_(seed), rep_(rep), network_(network), threads_(threads),
+        N_(static_cast<std::uint32_t>(sc.population.customers)),
+        nodes_(static_cast<std::uint32_t>(sc.population.customers + sc.population.prospects)), K_(policies.size()),
+        st_(nodes_, K_), baseline_(sc.model, sc.policies.front()) {
+    for (const std::size_t p : policies) own_.emplace_back(sc.model, sc.policies.at(p));
+    quality_.assign(K_, 1.0);
+    lanes_.resize(K_);
+    for (auto& l : lanes_) l.p_fail.resize(sc.segments.size());
+  }
 
-engine::TieGraph build_network(const Scenario& sc, std::uint64_t seed, std::uint32_t replication,
-                               int threads) {
-  engine::SmallWorldSpec spec;
-  spec.nodes = static_cast<std::uint32_t>(sc.population.customers + sc.population.prospects);
-  spec.ring_neighbours = sc.wom.strong_ties;
-  spec.random_ties = sc.wom.weak_ties;
-  spec.rewire = sc.wom.rewire;
-  return engine::build_small_world(spec, engine::RandomStream(seed, replication, 0, kNetworkDraw), threads);
-}
+  std::vector<RunResult> run(const std::function<void()>& on_month) {
+    const std::uint32_t T = sc_.horizon_months;
+    std::vector<RunResult> out(K_);
+    for (auto& r : out) {
+      r.months = T;
+      r.series.assign(static_cast<std::size_t>(kMetricCount) * (T + 1), 0.0);
+    }
+    initial_state();
+    warm_up();
+    record_month_zero(out);
+    const std::vector<std::uint8_t> quintile = satisfaction_quintiles(st_, N_);
+    for (std::uint32_t t = 1; t <= T; ++t) {
+      for (std::size_t l = 0; l < K_; ++l) lanes_[l].pc = t >= own_[l].policy->start_month ? &own_[l] : &baseline_;
+      set_failure_probabilities();
+      LaneSums month = customers_month(t, t, K_);
+      const LaneSums end = prospects_month(t);
+      for (std::size_t l = 0; l < K_; ++l) {
+        MonthSums& ms = month.lane[l];
+        const MonthSums& e = end.lane[l];
+        for (const Metric m : {kActive, kCohortActive, kAcquired, kAcquiredReferred}) ms.v[m] = e.v[m];
+        ms.reported_satisfaction = e.reported_satisfaction;
+        close_month(ms, l, t, out[l]);
+      }
+      if (on_month)
+        for (std::size_t l = 0; l < K_; ++l) on_month();
+    }
+    for (std::size_t l = 0; l < K_; ++l) fact_cohorts(l, quintile, out[l]);
+    return out;
+  }
 
-std::uint64_t run_state_bytes(const Scenario& sc) {
-  return kBytesPerNode * (sc.population.customers + sc.population.prospects);
-}
-
-RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t seed,
-                   std::uint32_t replication, const engine::TieGraph& network, int threads,
-                   const std::function<void()>& on_month) {
-  using engine::RandomStream;
-  const Policy& own = sc.policies.at(policy_index);
-  const Policy& baseline = sc.policies.front();
-  const ModelParams& mp = sc.model;
-  const WomParams& wom = sc.wom;
-  const auto N = static_cast<std::uint32_t>(sc.population.customers);
-  const auto nodes = static_cast<std::uint32_t>(sc.population.customers + sc.population.prospects);
-  const std::uint32_t T = sc.horizon_months;
-  // Before its start month a policy is the baseline (1.1): the same path under common random numbers.
-  const Derived d_own(sc, own), d_base(sc, baseline);
-  const std::size_t n_seg = sc.segments.size();
-
-  RunResult out;
-  out.months = T;
-  out.series.assign(static_cast<std::size_t>(kMetricCount) * (T + 1), 0.0);
-  auto series = [&](Metric m, std::uint32_t t) -> double& {
-    return out.series[static_cast<std::size_t>(m) * (T + 1) + t];
-  };
-
-  // ---- Month 0: segments, tenure, satisfaction ----
-  Nodes st(nodes);
-  {
-    const RandomStream seg_rng(seed, replication, 0, kSegmentDraw);
-    const RandomStream ten_rng(seed, replication, 0, kTenureDraw);
-    const RandomStream sat_rng(seed, replication, 0, kInitialSatisfactionDraw);
-    engine::block_reduce<MonthSums>(nodes, threads, [&](std::uint32_t b, std::uint32_t e, MonthSums&) {
+ private:
+  // Month 0: segments, tenure, satisfaction. Every lane starts the same.
+  void initial_state() {
+    const RandomStream seg_rng(seed_, rep_, 0, kSegmentDraw), ten_rng(seed_, rep_, 0, kTenureDraw),
+        sat_rng(seed_, rep_, 0, kInitialSatisfactionDraw);
+    engine::block_reduce<MonthSums>(nodes_, threads_, [&](std::uint32_t b, std::uint32_t e, MonthSums&) {
       for (std::uint32_t n = b; n < e; ++n) {
-        st.segment[n] = d_own.segment_of(seg_rng.uniform(n));
-        if (n < N) {
-          st.status[n] = kActiveStatus;
-          st.tenure[n] = static_cast<std::uint16_t>(ten_rng.uniform(n) * sc.population.initial_tenure_max);
-          st.S[n] = static_cast<float>(initial_satisfaction(sc.segments[st.segment[n]], sat_rng, n));
+        st_.segment[n] = rc_.segment_of(seg_rng.uniform(n));
+        if (n >= N_) continue;
+        const auto tenure = static_cast<std::uint16_t>(ten_rng.uniform(n) * sc_.population.initial_tenure_max);
+        const auto S = static_cast<float>(initial_satisfaction(sc_.segments[st_.segment[n]], sat_rng, n));
+        for (std::size_t l = 0; l < K_; ++l) {
+          st_.status[n * K_ + l] = Status::active;
+          st_.tenure[n * K_ + l] = tenure;
+          st_.S[n * K_ + l] = S;
         }
       }
     });
   }
-  const RandomStream sat_rng(seed, replication, 0, kInitialSatisfactionDraw);
 
-  // Per-segment constants of the month loop.
-  std::vector<double> p_fail(n_seg);
-  double quality = 1.0;
-  const double logb_damping = std::log(mp.repeat_damping);  // -inf when 0: damping^f = 0 for f > 0
-  [[maybe_unused]] double churned_so_far = 0, acquired_so_far = 0;  // for the conservation invariant
+  // Warm-up (1.1): the initial customers live W months under the baseline,
+  // unrecorded; computed once, in lane 0, and copied to every lane.
+  void warm_up() {
+    if (sc_.warmup_months == 0) return;
+    for (std::size_t l = 0; l < K_; ++l) lanes_[l].pc = &baseline_;
+    for (std::uint32_t w = 1; w <= sc_.warmup_months; ++w) {
+      set_failure_probabilities();
+      const LaneSums month = customers_month(kWarmupMonthBase + w, 0, 1);
+      quality_[0] = proc::next_quality(m_, quality_[0], month.lane[0].v[kRootCauseFixes], N_);
+    }
+    st_.broadcast_lane0();
+    quality_.assign(K_, 1.0);  // Q is reset to 1 at month 0
+  }
 
-  // Phase 1 of a month: every customer active at its start, under policy `pol`.
-  // `draw_month` is the month counter of the draws; `t` > 0 records facts and
-  // churn months (0 during the warm-up, when a churner is replaced at once).
-  auto customers_month = [&](std::uint32_t draw_month, std::uint32_t t, const Policy& pol, const Derived& d) {
-    for (std::size_t s = 0; s < n_seg; ++s) p_fail[s] = -std::expm1(-sc.segments[s].failure_rate * quality);
-    const RandomStream r_fail(seed, replication, draw_month, kFailureDraw),
-        r_sev(seed, replication, draw_month, kSeverityDraw), r_cause(seed, replication, draw_month, kCauseDraw),
-        r_compl(seed, replication, draw_month, kComplaintDraw), r_delay(seed, replication, draw_month, kDelayDraw),
-        r_contacts(seed, replication, draw_month, kContactsDraw), r_noise(seed, replication, draw_month, kNoiseDraw),
-        r_fix(seed, replication, draw_month, kRootCauseFixDraw), r_churn(seed, replication, draw_month, kChurnDraw),
-        r_detect(seed, replication, draw_month, kDetectionDraw),
-        r_replace(seed, replication, draw_month, kInitialSatisfactionDraw);
-    const double inv_justice = 1.0 / d.justice_sum;
-    const bool warmup = t == 0;
-    return engine::block_reduce<MonthSums>(nodes, threads, [&](std::uint32_t b, std::uint32_t e, MonthSums& acc) {
-      auto& v = acc.v;
-      for (std::uint32_t n = b; n < e; ++n) {
-        if (st.status[n] != kActiveStatus) {
-          st.emitted[n] = {0.0f, 0.0f};
-          continue;
-        }
-        acc.active_at_start += 1;
-        const Segment& seg = sc.segments[st.segment[n]];
-        const double w = seg.wom_rate;
-        double S = st.S[n], X = st.X[n], k = st.spike[n];
-        double pos = 0.0, neg = 0.0;
+  void record_month_zero(std::vector<RunResult>& out) const {
+    const MonthSums initial = engine::block_reduce<MonthSums>(N_, threads_, [&](std::uint32_t b, std::uint32_t e, MonthSums& acc) {
+      for (std::uint32_t n = b; n < e; ++n) acc.reported_satisfaction += std::min(1.0f, st_.S[n * K_] + st_.X[n * K_]);
+    });
+    for (auto& r : out) {
+      auto at = [&](Metric m) -> double& { return r.series[static_cast<std::size_t>(m) * (r.months + 1)]; };
+      at(kActive) = N_;
+      at(kCohortActive) = N_;
+      at(kMeanSatisfaction) = initial.reported_satisfaction / N_;
+      at(kQuality) = 1.0;
+    }
+  }
 
-        // 1-2. Failure and, if one occurs, complaint (or detection) and recovery.
-        if (r_fail.uniform(n) < p_fail[st.segment[n]]) {
-          v[kFailures] += 1;
-          const double s = std::pow(-std::expm1(std::log1p(-r_sev.uniform(n)) / mp.severity_b), 1.0 / mp.severity_a);
-          const int band = s >= mp.major_threshold ? 1 : 0;
-          const std::uint8_t c = d.cause_of(r_cause.uniform(n));
-          const bool blame = c != static_cast<std::uint8_t>(Cause::customer);
-          const bool repeat = c == st.last_cause[n];
-          const double L = mp.loss_weight * s * mp.cause_loss[c];
-          const std::uint8_t f = st.fails[n];
-          const double p_complain = logistic(mp.complaint_intercept + mp.complaint_severity * s +
-                                             (blame ? mp.complaint_blame : 0.0) + seg.complaint_bias +
-                                             mp.complaint_after_bad * st.bad[n] + pol.complaint_encouragement);
-          const bool complained = r_compl.uniform(n) < p_complain;
-          const bool detected = !complained && r_detect.uniform(n) < pol.proactive_detection;
-          int fact_class;
-          if (!complained && !detected) {  // silent failure
-            S = std::max(0.0, S - L);
-            k += mp.spike_silent * s;
-            neg += wom.silent * w;
-            v[kSilentFailures] += 1;
-            fact_class = kSilent;
-          } else {  // complaint or proactive detection -> recovery under the policy
-            v[complained ? kComplaints : kProactiveRecoveries] += 1;
-            const double delay = pol.response_days > 0 ? -pol.response_days * std::log1p(-r_delay.uniform(n)) : 0.0;
-            double contacts = 1.0;
-            if (pol.first_contact_resolution < 1.0) {
-              const double extra = std::floor(std::log(r_contacts.uniform(n)) / std::log1p(-pol.first_contact_resolution));
-              contacts = std::min(20.0, 1.0 + extra);
-            }
-            const double pj = std::exp(-delay / mp.speed_scale_days) * std::pow(contacts, -mp.contact_elasticity);
-            const double perf = (d.wj_d * d.distributive + d.wj_i * d.interactional + d.wj_p * pj) * inv_justice;
-            double expect = std::min(1.0, mp.expectation_base + mp.expectation_severity * s +
-                                              mp.expectation_repeat * std::min<int>(f, 3));
-            if (detected) expect -= mp.expectation_proactive;  // the firm came to the customer
-            expect = std::max(0.0, expect);
-            const double D = perf - expect + mp.disconfirmation_sd * engine::inverse_normal_cdf(r_noise.uniform(n));
-            const bool satisfied = D >= 0.0;
-            const double reported_before = std::min(1.0, S + X);
-            double S_new;
-            if (satisfied) {
-              const double g = seg.recovery_responsiveness * pow_from_log(logb_damping, f) *
-                               (repeat ? 1.0 - mp.stability_penalty : 1.0);
-              S_new = clip01(S - L + mp.gain * D * g);
-            } else {
-              S_new = clip01(S - L - mp.double_deviation * std::fabs(D));
-            }
-            switch (mp.paradox_scope) {
-              case ParadoxScope::behavioural: S = S_new; break;
-              case ParadoxScope::satisfaction_only:
-                if (S_new > S) X += S_new - S; else S = S_new;
-                break;
-              case ParadoxScope::none: S = std::min(S, S_new); break;
-            }
-            if (std::min(1.0, S + X) > reported_before) v[kParadoxEvents] += 1;
-            if (satisfied) {
-              k += mp.spike_recovered * s;
-              pos += wom.complainant_satisfied * w;
-              v[kRecoveriesSatisfied] += 1;
-              fact_class = (delay <= mp.quick_days && contacts == 1.0) ? kResolvedQuick : kResolved;
-            } else {
-              k += mp.spike_unresolved * s;
-              if (st.bad[n] < 255) ++st.bad[n];
-              neg += wom.complainant_dissatisfied * w;
-              v[kRecoveriesDissatisfied] += 1;
-              fact_class = kUnresolved;
-            }
-            const double handling = pol.cost_per_contact * contacts;
-            const double compensation = pol.compensation * s * mp.loss_value_months * seg.base_spend;
-            v[kHandlingCost] += handling;
-            v[kCompensationPaid] += compensation;
-            v[kRecoveryCost] += handling + compensation + pol.gesture * pol.gesture_cost;
-            if (blame && r_fix.uniform(n) < pol.root_cause_fix) v[kRootCauseFixes] += 1;
-          }
-          // Fact cohorts: the first failure of the horizon, whatever a warm-up held.
-          if (!warmup && st.first_fail_month[n] == 0) {
-            st.first_fail_month[n] = static_cast<std::uint16_t>(t);
-            st.first_fail_cell[n] = static_cast<std::uint8_t>(fact_class * kBands + band);
-          }
-          if (f < 255) st.fails[n] = f + 1;
-          st.last_cause[n] = c;
-        }
+  void set_failure_probabilities() {
+    for (std::size_t l = 0; l < K_; ++l)
+      for (std::size_t s = 0; s < sc_.segments.size(); ++s)
+        lanes_[l].p_fail[s] = proc::failure_probability(sc_.segments[s].failure_rate, quality_[l]);
+  }
 
-        // 3. Relaxation towards the segment's mean; the attitudinal surplus decays.
-        S += mp.relaxation * (seg.satisfaction_mean - S);
-        X *= mp.surplus_decay;
+  // Phase 1: every customer active at the start of the month, in the first
+  // `lanes` lanes. `draw_month` is the draws' month counter; `t` > 0 records
+  // facts and churn months (0 in the warm-up, where a churner is replaced at once).
+  LaneSums customers_month(std::uint32_t draw_month, std::uint32_t t, std::size_t lanes) {
+    const MonthStreams rng(seed_, rep_, draw_month);
+    return engine::block_reduce<LaneSums>(nodes_, threads_, [&](std::uint32_t b, std::uint32_t e, LaneSums& acc) {
+      for (std::uint32_t n = b; n < e; ++n) customer_node(n, t, lanes, rng, acc);
+    });
+  }
 
-        // 4. Churn.
-        const double h = seg.churn_hazard * std::exp(mp.churn_satisfaction * (mp.satisfaction_ref - S)) *
-                         (1.0 + k) * d.tenure_factor[st.tenure[n]];
-        k *= mp.spike_decay;
-        if (r_churn.uniform(n) < -std::expm1(-h)) {
-          neg += wom.churned * w;
-          v[kChurned] += 1;
-          if (warmup) {  // replaced at once by a new customer at the same node (MODEL.md warm-up)
-            st.tenure[n] = 0;
-            S = initial_satisfaction(seg, r_replace, n);
-            X = 0, k = 0;
-            st.fails[n] = 0, st.bad[n] = 0, st.last_cause[n] = kNoCause;
-          } else {
-            st.status[n] = kChurnedStatus;
-            st.churn_month[n] = static_cast<std::uint16_t>(t);
-          }
+  void customer_node(std::uint32_t n, std::uint32_t t, std::size_t lanes, const MonthStreams& rng, LaneSums& acc) {
+    const std::size_t base = n * K_;
+    bool any_active = false;
+    for (std::size_t l = 0; l < lanes; ++l) any_active |= st_.status[base + l] == Status::active;
+    if (!any_active) {
+      for (std::size_t l = 0; l < lanes; ++l) st_.emitted[base + l] = {0.0f, 0.0f};
+      return;
+    }
+    const Segment& seg = sc_.segments[st_.segment[n]];
+    const double inv_deg = 1.0 / std::max<std::uint32_t>(1, network_.degree(n));
+    const double u_fail = rng.fail.uniform(n);
+    std::optional<FailureDraws> failure;  // drawn once, for the first lane that fails
+    std::optional<double> u_churn;
+    for (std::size_t l = 0; l < lanes; ++l) {
+      const std::size_t i = base + l;
+      if (st_.status[i] != Status::active) {
+        st_.emitted[i] = {0.0f, 0.0f};
+        continue;
+      }
+      MonthSums& ms = acc.lane[l];
+      auto& v = ms.v;
+      ms.active_at_start += 1;
+      const double w = seg.wom_rate;
+      double S = st_.S[i], X = st_.X[i], k = st_.spike[i];
+      double pos = 0.0, neg = 0.0;
+
+      // 1-2. Failure and, if one occurs, complaint (or detection) and recovery.
+      if (u_fail < lanes_[l].p_fail[st_.segment[n]]) {
+        if (!failure) failure = rng.failure(n, m_, rc_);
+        recover_failure(*failure, seg, lanes_[l], i, t, S, X, k, pos, neg, v);
+      }
+      // 3. Relaxation. 4. Churn.
+      proc::relax(m_, seg, S, X);
+      const double h = proc::churn_hazard(m_, seg, S, k, rc_.tenure_factor[st_.tenure[i]]);
+      k *= m_.spike_decay;
+      if (!u_churn) u_churn = rng.churn.uniform(n);
+      if (proc::churns(*u_churn, h)) {
+        neg += wom_.churned * w;
+        v[kChurned] += 1;
+        if (t == 0) {  // warm-up: replaced at once by a new customer at the same node
+          st_.tenure[i] = 0;
+          S = initial_satisfaction(seg, rng.replace, n);
+          X = 0, k = 0;
+          st_.fails[i] = 0, st_.bad[i] = 0, st_.last_cause[i] = kNoCause;
         } else {
-          // 5. Spend. 6. Ambient word of mouth.
-          const double spend = seg.base_spend * std::max(0.05, 1.0 + mp.spend_slope * (S - mp.satisfaction_ref));
-          v[kRevenue] += spend;
-          st.tenure[n] = static_cast<std::uint16_t>(std::min<int>(st.tenure[n] + 1, d.tenure_factor.size() - 1));
-          pos += wom.ambient_positive * w * std::max(0.0, (S - 0.5) / 0.5);
-          neg += wom.ambient_negative * w * std::max(0.0, (0.5 - S) / 0.5);
+          st_.status[i] = Status::churned;
+          st_.churn_month[i] = static_cast<std::uint16_t>(t);
         }
-        LOYALSIM_INVARIANT(S >= 0.0 && S <= 1.0 && X >= 0.0 && k >= 0.0, "satisfaction state out of range");
-        st.S[n] = static_cast<float>(S);
-        st.X[n] = static_cast<float>(X);
-        st.spike[n] = static_cast<float>(k);
-        v[kWomPositive] += pos;
-        v[kWomNegative] += neg;
-        // What each tie carries: the messages split evenly over the node's ties.
-        const double inv_deg = 1.0 / std::max<std::uint32_t>(1, network.degree(n));
-        st.emitted[n] = {static_cast<float>(pos * inv_deg), static_cast<float>(neg * inv_deg)};
+      } else {
+        // 5. Spend. 6. Ambient word of mouth.
+        v[kRevenue] += proc::spend(m_, seg, S);
+        st_.tenure[i] = rc_.next_tenure(st_.tenure[i]);
+        pos += proc::ambient_positive(wom_, w, S);
+        neg += proc::ambient_negative(wom_, w, S);
       }
-    });
-  };
-
-  // ---- Warm-up (1.1): the initial customers live W months under the baseline, unrecorded ----
-  for (std::uint32_t w = 1; w <= sc.warmup_months; ++w) {
-    const MonthSums month = customers_month(kWarmupMonthBase + w, 0, baseline, d_base);
-    quality = std::max(mp.quality_floor, quality * std::exp(-mp.fix_effect * month.v[kRootCauseFixes] / N));
+      LOYALSIM_INVARIANT(S >= 0.0 && S <= 1.0 && X >= 0.0 && k >= 0.0, "satisfaction state out of range");
+      st_.S[i] = static_cast<float>(S);
+      st_.X[i] = static_cast<float>(X);
+      st_.spike[i] = static_cast<float>(k);
+      v[kWomPositive] += pos;
+      v[kWomNegative] += neg;
+      st_.emitted[i] = {static_cast<float>(pos * inv_deg), static_cast<float>(neg * inv_deg)};
+    }
   }
-  quality = 1.0;
-  {
-    const MonthSums initial = engine::block_reduce<MonthSums>(N, threads, [&](std::uint32_t b, std::uint32_t e, MonthSums& acc) {
-      for (std::uint32_t n = b; n < e; ++n) acc.reported_satisfaction += std::min(1.0f, st.S[n] + st.X[n]);
-    });
-    series(kActive, 0) = N;
-    series(kCohortActive, 0) = N;
-    series(kMeanSatisfaction, 0) = initial.reported_satisfaction / N;
-    series(kQuality, 0) = 1.0;
+
+  // A failure of the customer in lane slot i: silent, or a complaint or a
+  // proactive detection and the recovery that follows (MODEL.md step 2).
+  void recover_failure(const FailureDraws& f, const Segment& seg, const LaneMonth& lane, std::size_t i,
+                       std::uint32_t t, double& S, double& X, double& k, double& pos, double& neg,
+                       std::array<double, kMetricCount>& v) {
+    const PolicyConstants& pc = *lane.pc;
+    const Policy& pol = *pc.policy;
+    const double w = seg.wom_rate;
+    v[kFailures] += 1;
+    const bool repeat = f.cause == st_.last_cause[i];
+    const std::uint8_t prior = st_.fails[i];
+    const bool complained =
+        f.u_complaint < proc::complaint_probability(m_, seg, f.s, f.blame, st_.bad[i], pol.complaint_encouragement);
+    const bool detected = !complained && f.u_detection < pol.proactive_detection;
+    int fact_class;
+    if (!complained && !detected) {  // silent failure
+      S = std::max(0.0, S - f.L);
+      k += m_.spike_silent * f.s;
+      neg += wom_.silent * w;
+      v[kSilentFailures] += 1;
+      fact_class = kSilent;
+    } else {
+      v[complained ? kComplaints : kProactiveRecoveries] += 1;
+      const double delay = pol.response_days > 0 ? -pol.response_days * f.log1m_u_delay : 0.0;
+      const double n_contacts =
+          pol.first_contact_resolution >= 1.0 ? 1.0 : std::min(20.0, 1.0 + std::floor(f.log_u_contacts / pc.log1m_fcr));
+      const double pj = proc::procedural_justice(delay, n_contacts, m_.speed_scale_days, m_.contact_elasticity);
+      const double perf = proc::performance(m_.justice_weights, pc.inv_justice, pc.distributive, pc.interactional, pj);
+      const double D = proc::disconfirmation(perf, proc::expectation(m_, f.s, prior, detected), m_.disconfirmation_sd, f.z);
+      const bool satisfied = D >= 0.0;
+      const double reported_before = proc::reported(S, X);
+      const double damping = proc::gain_damping(m_, seg, rc_.log_repeat_damping, prior, repeat);
+      proc::apply_paradox_scope(m_.paradox_scope, proc::recovered_satisfaction(m_, S, f.L, D, damping), S, X);
+      if (proc::reported(S, X) > reported_before) v[kParadoxEvents] += 1;
+      if (satisfied) {
+        k += m_.spike_recovered * f.s;
+        pos += wom_.complainant_satisfied * w;
+        v[kRecoveriesSatisfied] += 1;
+        fact_class = (delay <= m_.quick_days && n_contacts == 1.0) ? kResolvedQuick : kResolved;
+      } else {
+        k += m_.spike_unresolved * f.s;
+        if (st_.bad[i] < 255) ++st_.bad[i];
+        neg += wom_.complainant_dissatisfied * w;
+        v[kRecoveriesDissatisfied] += 1;
+        fact_class = kUnresolved;
+      }
+      const double handling = proc::handling_cost(pol, n_contacts);
+      const double compensation = proc::compensation_paid(pol, m_, seg, f.s);
+      v[kHandlingCost] += handling;
+      v[kCompensationPaid] += compensation;
+      v[kRecoveryCost] += handling + compensation + proc::gesture_cost(pol);
+      if (f.blame && f.u_fix < pol.root_cause_fix) v[kRootCauseFixes] += 1;
+    }
+    // Fact cohorts: the first failure of the horizon, whatever a warm-up held.
+    if (t > 0 && st_.first_fail_month[i] == 0) {
+      st_.first_fail_month[i] = static_cast<std::uint16_t>(t);
+      st_.first_fail_cell[i] = static_cast<std::uint8_t>(fact_class * kBands + f.band);
+    }
+    if (prior < 255) st_.fails[i] = prior + 1;
+    st_.last_cause[i] = f.cause;
   }
-  const std::vector<std::uint8_t> quintile = satisfaction_quintiles(st, N);
 
-  for (std::uint32_t t = 1; t <= T; ++t) {
-    const bool started = t >= own.start_month;
-    const Policy& pol = started ? own : baseline;
-    MonthSums month = customers_month(t, t, pol, started ? d_own : d_base);
-    const RandomStream r_adopt(seed, replication, t, kAdoptionDraw);
-    const Derived& d = d_own;  // the network and WOM constants do not depend on the policy
-
-    // ---- Phase 2: network exposure and adoption for prospects (a sparse
-    // product over the tie lists), then the end-of-month stocks. ----
-    const MonthSums end = engine::block_reduce<MonthSums>(nodes, threads, [&](std::uint32_t b, std::uint32_t e,
-                                                                              MonthSums& acc) {
-      auto& v = acc.v;
+  // Phase 2: network exposure and adoption for prospects (a sparse product
+  // over the tie lists), then the end-of-month stocks.
+  LaneSums prospects_month(std::uint32_t t) {
+    const RandomStream r_adopt(seed_, rep_, t, kAdoptionDraw), sat_rng(seed_, rep_, 0, kInitialSatisfactionDraw);
+    return engine::block_reduce<LaneSums>(nodes_, threads_, [&](std::uint32_t b, std::uint32_t e, LaneSums& acc) {
       for (std::uint32_t n = b; n < e; ++n) {
         // Prefetch the emissions a prospect a few rows ahead will read: its
         // ties are random nodes, so the reads miss the cache; issued early,
         // they arrive while this row is being computed.
-        if (n + kPrefetchRows < e && st.status[n + kPrefetchRows] == kProspect)
-          for (std::uint32_t i : network.ties(n + kPrefetchRows)) __builtin_prefetch(&st.emitted[i]);
-        if (st.status[n] == kProspect) {
-          // Four independent sums: the loads overlap instead of queueing
-          // behind one long chain of dependent additions.
-          double x_strong = 0, x_weak = 0, x_neg_strong = 0, x_neg_weak = 0;
-          for (std::uint32_t i : network.strong(n)) {
-            x_strong += st.emitted[i].pos;
-            x_neg_strong += st.emitted[i].neg;
-          }
-          for (std::uint32_t i : network.weak(n)) {
-            x_weak += st.emitted[i].pos;
-            x_neg_weak += st.emitted[i].neg;
-          }
-          const double x_neg = x_neg_strong + x_neg_weak;
-          // δ = (1-deterrence)^(w·x⁻), keep = 1 - p_wom; p = δ·(1 - (1-adv)·keep)
-          // = δ - (1-adv)·exp(ln δ + ln keep): two exponentials, not three.
-          const double log_deter = log_power(d.log1m_deterrence, wom.negative_weight * x_neg);
-          const double log_keep = log_power(d.log1m_strong, x_strong) + log_power(d.log1m_weak, x_weak);
-          const double deter = exp_or_one(log_deter);
-          const double p = deter - d.one_minus_adv * exp_or_one(log_deter + log_keep);
-          const double u = r_adopt.uniform(n);
-          if (u < p) {
-            v[kAcquired] += 1;
-            if (u >= deter * wom.advertising) v[kAcquiredReferred] += 1;
-            st.status[n] = kActiveStatus;
-            st.tenure[n] = 0;
-            st.S[n] = static_cast<float>(initial_satisfaction(sc.segments[st.segment[n]], sat_rng, n));
-          }
-        }
-        if (st.status[n] == kActiveStatus) {
-          v[kActive] += 1;
-          if (n < N) v[kCohortActive] += 1;
-          acc.reported_satisfaction += std::min(1.0f, st.S[n] + st.X[n]);
+        if (n + kPrefetchRows < e && is_prospect_somewhere(n + kPrefetchRows))
+          for (std::uint32_t j : network_.ties(n + kPrefetchRows)) __builtin_prefetch(&st_.emitted[j * K_]);
+        if (is_prospect_somewhere(n)) prospect_node(n, r_adopt, sat_rng, acc);
+        for (std::size_t l = 0; l < K_; ++l) {
+          const std::size_t i = n * K_ + l;
+          if (st_.status[i] != Status::active) continue;
+          auto& ms = acc.lane[l];
+          ms.v[kActive] += 1;
+          if (n < N_) ms.v[kCohortActive] += 1;
+          ms.reported_satisfaction += std::min(1.0f, st_.S[i] + st_.X[i]);
         }
       }
     });
-    month.v[kActive] = end.v[kActive];
-    month.v[kCohortActive] = end.v[kCohortActive];
-    month.v[kAcquired] = end.v[kAcquired];
-    month.v[kAcquiredReferred] = end.v[kAcquiredReferred];
-    LOYALSIM_INVARIANT(month.v[kFailures] == month.v[kComplaints] + month.v[kSilentFailures] + month.v[kProactiveRecoveries],
-                       "failures split");
-#if defined(LOYALSIM_CHECKED)
-    churned_so_far += month.v[kChurned];
-    acquired_so_far += month.v[kAcquired];
-    for (int m = 0; m < kMetricCount; ++m)  // margins and net value may be negative; nothing else may
-      LOYALSIM_INVARIANT(m == kMargin || m == kDiscountedMargin || m == kNetValue || !(month.v[m] < 0),
-                         "a count, amount or share is negative");
-    LOYALSIM_INVARIANT(month.v[kActive] + churned_so_far + (nodes - N - acquired_so_far) == nodes,
-                       "customers conserved: active + churned + prospects left = nodes");
-    LOYALSIM_INVARIANT(month.v[kAcquiredReferred] <= month.v[kAcquired] && month.v[kCohortActive] <= month.v[kActive],
-                       "subsets no larger than their sets");
-#endif
-
-    const double discount = std::pow(1.0 + mp.discount_rate_annual, -static_cast<double>(t) / 12.0);
-    month.v[kMargin] = month.v[kRevenue] * mp.margin;
-    month.v[kProgrammeCost] = pol.cost_per_customer_month * month.active_at_start;
-    month.v[kAcquisitionCost] = mp.acquisition_cost * (month.v[kAcquired] - month.v[kAcquiredReferred]);
-    month.v[kMeanSatisfaction] = end.v[kActive] > 0 ? end.reported_satisfaction / end.v[kActive]
-                                                    : std::numeric_limits<double>::quiet_NaN();
-    month.v[kQuality] = quality;
-    month.v[kDiscountedMargin] = month.v[kMargin] * discount;
-    month.v[kNetValue] =
-        (month.v[kMargin] - month.v[kRecoveryCost] - month.v[kProgrammeCost] - month.v[kAcquisitionCost]) * discount;
-    for (int m = 0; m < kMetricCount; ++m) series(static_cast<Metric>(m), t) = month.v[m];
-
-    // End of month: fixed root causes raise quality for everyone.
-    quality = std::max(mp.quality_floor, quality * std::exp(-mp.fix_effect * month.v[kRootCauseFixes] / N));
-    if (on_month) on_month();
   }
 
-  // ---- Stylised-fact cohorts ----
-  for (std::uint32_t n = 0; n < nodes; ++n) {
-    const std::uint32_t ff = st.first_fail_month[n], churn = st.churn_month[n];
-    auto retained_after = [&](std::uint32_t month) { return churn == 0 || churn > month; };
-    if (ff >= 1 && ff + 12 <= T) {
-      ++out.fact_count[st.first_fail_cell[n]];
-      if (retained_after(ff + 12)) ++out.fact_retained[st.first_fail_cell[n]];
+  [[nodiscard]] bool is_prospect_somewhere(std::uint32_t n) const {
+    for (std::size_t l = 0; l < K_; ++l)
+      if (st_.status[n * K_ + l] == Status::prospect) return true;
+    return false;
+  }
+
+  void prospect_node(std::uint32_t n, const RandomStream& r_adopt, const RandomStream& sat_rng, LaneSums& acc) {
+    // Four independent sums per lane: the loads overlap instead of queueing
+    // behind one long chain of dependent additions.
+    std::array<double, kMaxLanes> x_strong{}, x_weak{}, x_neg_strong{}, x_neg_weak{};
+    for (std::uint32_t j : network_.strong(n))
+      for (std::size_t l = 0; l < K_; ++l) {
+        x_strong[l] += st_.emitted[j * K_ + l].pos;
+        x_neg_strong[l] += st_.emitted[j * K_ + l].neg;
+      }
+    for (std::uint32_t j : network_.weak(n))
+      for (std::size_t l = 0; l < K_; ++l) {
+        x_weak[l] += st_.emitted[j * K_ + l].pos;
+        x_neg_weak[l] += st_.emitted[j * K_ + l].neg;
+      }
+    const double u = r_adopt.uniform(n);
+    std::optional<float> S0;  // the node's own initial satisfaction, drawn once
+    for (std::size_t l = 0; l < K_; ++l) {
+      const std::size_t i = n * K_ + l;
+      if (st_.status[i] != Status::prospect) continue;
+      const auto odds = proc::adoption_odds(rc_.adoption, x_strong[l], x_weak[l], x_neg_strong[l] + x_neg_weak[l]);
+      const proc::Adoption a = proc::adopts(u, odds);
+      if (a == proc::Adoption::none) continue;
+      auto& v = acc.lane[l].v;
+      v[kAcquired] += 1;
+      if (a == proc::Adoption::referred) v[kAcquiredReferred] += 1;
+      if (!S0) S0 = static_cast<float>(initial_satisfaction(sc_.segments[st_.segment[n]], sat_rng, n));
+      st_.status[i] = Status::active;
+      st_.tenure[i] = 0;
+      st_.S[i] = *S0;
     }
-    if (n < N && T >= 12) {
+  }
+
+  // The month's derived metrics, its series entry, and the quality for next month.
+  void close_month(MonthSums& month, std::size_t l, std::uint32_t t, RunResult& out) {
+    auto& v = month.v;
+    const Policy& pol = *lanes_[l].pc->policy;
+    LOYALSIM_INVARIANT(v[kFailures] == v[kComplaints] + v[kSilentFailures] + v[kProactiveRecoveries], "failures split");
+    const double discount = proc::discount_factor(m_.discount_rate_annual, t);
+    v[kMargin] = v[kRevenue] * m_.margin;
+    v[kProgrammeCost] = pol.cost_per_customer_month * month.active_at_start;
+    v[kAcquisitionCost] = m_.acquisition_cost * (v[kAcquired] - v[kAcquiredReferred]);
+    v[kMeanSatisfaction] =
+        v[kActive] > 0 ? month.reported_satisfaction / v[kActive] : std::numeric_limits<double>::quiet_NaN();
+    v[kQuality] = quality_[l];
+    v[kDiscountedMargin] = v[kMargin] * discount;
+    v[kNetValue] = (v[kMargin] - v[kRecoveryCost] - v[kProgrammeCost] - v[kAcquisitionCost]) * discount;
+#if defined(LOYALSIM_CHECKED)
+    for (int m = 0; m < kMetricCount; ++m)  // margins and net value may be negative; nothing else may
+      LOYALSIM_INVARIANT(m == kMargin || m == kDiscountedMargin || m == kNetValue || !(v[m] < 0),
+                         "a count, amount or share is negative");
+    LOYALSIM_INVARIANT(v[kAcquiredReferred] <= v[kAcquired] && v[kCohortActive] <= v[kActive],
+                       "subsets no larger than their sets");
+    LOYALSIM_INVARIANT(t == 1 || v[kActive] == out.at(kActive, t - 1) - v[kChurned] + v[kAcquired],
+                       "customers conserved: active = last month's - churned + acquired");
+#endif
+    for (int m = 0; m < kMetricCount; ++m) out.series[static_cast<std::size_t>(m) * (out.months + 1) + t] = v[m];
+    // Fixed root causes raise quality for everyone, from next month.
+    quality_[l] = proc::next_quality(m_, quality_[l], v[kRootCauseFixes], N_);
+  }
+
+  // Stylised-fact cohorts and quintile retention of lane l (MODEL.md facts).
+  void fact_cohorts(std::size_t l, const std::vector<std::uint8_t>& quintile, RunResult& out) const {
+    const std::uint32_t T = sc_.horizon_months;
+    for (std::uint32_t n = 0; n < nodes_; ++n) {
+      const std::size_t i = n * K_ + l;
+      const std::uint32_t ff = st_.first_fail_month[i], churn = st_.churn_month[i];
+      auto retained_after = [&](std::uint32_t month) { return churn == 0 || churn > month; };
+      if (ff >= 1 && ff + 12 <= T) {
+        ++out.fact_count[st_.first_fail_cell[i]];
+        if (retained_after(ff + 12)) ++out.fact_retained[st_.first_fail_cell[i]];
+      }
+      if (n >= N_ || T < 12) continue;
       ++out.quintile_count[quintile[n]];
       if (retained_after(12)) ++out.quintile_retained[quintile[n]];
       if (ff == 0 || ff > 12) {
@@ -523,7 +586,57 @@ RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t s
       }
     }
   }
+
+  const Scenario& sc_;
+  const ModelParams& m_;
+  const WomParams& wom_;
+  const RunConstants rc_;
+  const std::uint64_t seed_;
+  const std::uint32_t rep_;
+  const engine::TieGraph& network_;
+  const int threads_;
+  const std::uint32_t N_, nodes_;
+  const std::size_t K_;
+  State st_;
+  PolicyConstants baseline_;
+  std::vector<PolicyConstants> own_;
+  std::vector<double> quality_;  // Q of each lane
+  std::vector<LaneMonth> lanes_;
+};
+
+}  // namespace
+
+engine::TieGraph build_network(const Scenario& sc, std::uint64_t seed, std::uint32_t replication, int threads) {
+  engine::SmallWorldSpec spec;
+  spec.nodes = static_cast<std::uint32_t>(sc.population.customers + sc.population.prospects);
+  spec.ring_neighbours = sc.wom.strong_ties;
+  spec.random_ties = sc.wom.weak_ties;
+  spec.rewire = sc.wom.rewire;
+  return engine::build_small_world(spec, engine::RandomStream(seed, replication, 0, kNetworkDraw), threads);
+}
+
+std::uint64_t run_state_bytes(const Scenario& sc, std::size_t lanes) {
+  return (kBytesPerNodeShared + kBytesPerNodeLane * lanes) * (sc.population.customers + sc.population.prospects);
+}
+
+std::size_t max_lanes() { return kMaxLanes; }
+
+std::vector<RunResult> simulate_policies(const Scenario& sc, std::span<const std::size_t> policies, std::uint64_t seed,
+                                         std::uint32_t replication, const engine::TieGraph& network, int threads,
+                                         const std::function<void()>& on_month) {
+  std::vector<RunResult> out;
+  out.reserve(policies.size());
+  for (std::size_t first = 0; first < policies.size(); first += kMaxLanes) {
+    const auto batch = policies.subspan(first, std::min(kMaxLanes, policies.size() - first));
+    for (auto& r : Kernel(sc, batch, seed, replication, network, threads).run(on_month)) out.push_back(std::move(r));
+  }
   return out;
+}
+
+RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t seed, std::uint32_t replication,
+                   const engine::TieGraph& network, int threads, const std::function<void()>& on_month) {
+  const std::size_t one[] = {policy_index};
+  return std::move(simulate_policies(sc, one, seed, replication, network, threads, on_month).front());
 }
 
 }  // namespace loyalsim::srp1

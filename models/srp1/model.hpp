@@ -10,6 +10,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -92,13 +93,23 @@ inline constexpr std::uint32_t kWarmupMonthBase = 0x8000;
 engine::TieGraph build_network(const Scenario& scenario, std::uint64_t seed,
                                std::uint32_t replication, int threads);
 
-// Simulates one policy for one replication on `threads` OpenMP threads.
-// `on_month` (optional) is called after each simulated month, for progress.
+// Simulates the given policies of one replication together, on `threads`
+// OpenMP threads: one pass over the nodes advances every policy (a lane),
+// sharing each node's draws, segment and ties. A policy's result is bit for bit
+// the same whether it runs alone or beside others. `on_month` (optional) is
+// called once per policy and simulated month, for progress.
+std::vector<RunResult> simulate_policies(const Scenario& scenario, std::span<const std::size_t> policies,
+                                         std::uint64_t seed, std::uint32_t replication,
+                                         const engine::TieGraph& network, int threads,
+                                         const std::function<void()>& on_month = {});
+// One policy alone.
 RunResult simulate(const Scenario& scenario, std::size_t policy_index, std::uint64_t seed,
                    std::uint32_t replication, const engine::TieGraph& network, int threads,
                    const std::function<void()>& on_month = {});
 
-// Bytes of per-node state a run allocates (for memory estimates and the benchmark).
-std::uint64_t run_state_bytes(const Scenario& scenario);
+// Policies one pass advances at most (more are simulated in several passes).
+std::size_t max_lanes();
+// Bytes of per-node state a pass of `lanes` policies allocates (memory estimates, the benchmark).
+std::uint64_t run_state_bytes(const Scenario& scenario, std::size_t lanes = 1);
 
 }  // namespace loyalsim::srp1
