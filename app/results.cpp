@@ -262,7 +262,7 @@ void write_parameter_values(h5::File& f, const Dimensions& d, const Experiment& 
   for (const auto& ref : params) {
     units.emplace_back(ref.row->unit);
     std::string c;
-    for (const char* name : ref.row->choices) c += (c.empty() ? "" : " ") + std::string(name);
+    for (const char* name : ref.row->choices) c.append(c.empty() ? "" : " ").append(name);
     choices.push_back(c);
   }
   f.write("parameter_unit", {d.parameter}, units, {{"long_name", "unit of the parameter"}});

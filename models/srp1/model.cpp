@@ -90,7 +90,7 @@ struct RunConstants {
     cause_cumulative[kCauses - 1] = 1.0;
     const std::uint32_t max_tenure = sc.population.initial_tenure_max + sc.warmup_months + sc.horizon_months + 1;
     tenure_factor.resize(max_tenure + 1);
-    for (std::uint32_t t = 0; t <= max_tenure; ++t) tenure_factor[t] = std::pow(1.0 + t, -m.churn_tenure);
+    for (std::uint32_t t = 0; t <= max_tenure; ++t) tenure_factor[t] = proc::tenure_factor(t, m.churn_tenure);
   }
   [[nodiscard]] std::uint8_t segment_of(double u) const {
     std::size_t i = 0;
@@ -380,7 +380,7 @@ class Kernel {
       // 3. Relaxation. 4. Churn.
       proc::relax(m_, seg, S, X);
       const double h = proc::churn_hazard(m_, seg, S, k, rc_.tenure_factor[st_.tenure[i]]);
-      k *= m_.spike_decay;
+      k = proc::decayed_spike(m_, k);
       if (!u_churn) u_churn = rng.churn.uniform(n);
       if (proc::churns(*u_churn, h)) {
         neg += wom_.churned * w;

@@ -21,7 +21,8 @@ __version__ = "0.1.0"
 from ._io import FORMAT, SUPPORTED_MAJOR, FormatError, PartialResultsWarning
 from ._io import open_results as open  # noqa: A001 - loyalsim.open(path) is the intended spelling
 from ._toml import dump as write_toml
-from .facts import fact_checks, facts
+from .facts import fact_checks, facts, quintile_retention
+from .parameters import parameters
 from .plots import (
     plot_contrasts,
     plot_facts,
@@ -42,6 +43,8 @@ __all__ = [
     "replication_outcomes",
     "facts",
     "fact_checks",
+    "quintile_retention",
+    "parameters",
     "plot_retention",
     "plot_net_value",
     "plot_contrasts",
