@@ -48,13 +48,12 @@ class SectionSpec:
     question: str
     build: Callable[[Context], dict]
     template: str = ""
-    print_break: bool = True  # start a new printed page (the first two sections are the board brief)
+    print_break: bool = True  # start a new printed page (the decision alone is page one: the board brief)
 
 
 SECTIONS: list[SectionSpec] = [
     SectionSpec("decision", "Decision", "Which policy, worth how much, how sure?", _s.decision, print_break=False),
-    SectionSpec("scorecard", "Scorecard", "How do the policies compare on every measure?", _s.scorecard,
-                print_break=False),
+    SectionSpec("scorecard", "Scorecard", "How do the policies compare on every measure?", _s.scorecard),
     SectionSpec("payback", "Payback", "When does it pay, and how uncertain is that over time?", _s.payback_section),
     SectionSpec("cost-benefit", "Cost and benefit", "What does the extra spend buy?", _s.cost_benefit),
     SectionSpec("bridge", "Value bridge", "Where does the difference in net value come from?", _s.bridge),

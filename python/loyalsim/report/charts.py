@@ -91,6 +91,9 @@ def draw(func, chart_id: str, title: str, desc: str, *args, **kw) -> str:
 
 
 def _money_axis(axis) -> None:
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=4))  # long labels (1,250,000): few of them, so they do not collide
     axis.set_major_formatter(lambda x, _pos=None: _tick(x))
 
 
@@ -160,7 +163,7 @@ def cost_benefit_chart(data: dict) -> object:
     rows = data["rows"]
     styles = policy_styles([r["policy"] for r in rows])
     fig, axes = figure(1, 2, figsize=(8.4, 3.6))
-    for ax, key, label in ((axes[0, 0], "retained", "Δ retained customers at month H"),
+    for ax, key, label in ((axes[0, 0], "retained", f"Δ retained customers at month {data['month']}"),
                            (axes[0, 1], "net_value", "Δ discounted net value")):  # fmt: skip
         for r in rows:
             st = styles[r["policy"]]
@@ -263,7 +266,8 @@ def journey_chart(data: dict) -> object:
             ax.barh(y, share, left=left, color=c, hatch=h, edgecolor="white", height=0.6, label=lab)
             for yy, l0, w in zip(y, left, share):
                 if np.isfinite(w) and w >= 0.08:
-                    ax.text(l0 + w / 2, yy, f"{w:.0%}", ha="center", va="center", fontsize=7)
+                    ax.text(l0 + w / 2, yy, f"{w:.0%}", ha="center", va="center", fontsize=7,
+                            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0, "alpha": 0.85})  # fmt: skip
             left = left + np.nan_to_num(share)
         ax.set_xlim(0, 1)
         ax.set_yticks(y, names if panel == "failures" else [""] * len(rows))
