@@ -1,5 +1,6 @@
 """The HTML itself, without a browser: one self-contained file, every section there, numbers as data, deterministic."""
 import hashlib
+import html
 import json
 import re
 import subprocess
@@ -234,7 +235,7 @@ def test_save_is_atomic_and_refuses_to_overwrite(tmp_path):
     rep = report.build(write_results(tmp_path / "run.h5"))
     out = rep.save(tmp_path / "r.html")
     with pytest.raises(FileExistsError, match="already exists"):
-        rep.save(out)
-    rep.save(out, force=True)
+        rep.save(out)  # refused before anything is rendered or written
     assert not list(tmp_path.glob("*.tmp"))
-    assert rep._repr_html_().startswith("<iframe srcdoc=\"&lt;!DOCTYPE html&gt;")
+    frame = rep._repr_html_()  # a notebook shows the page in its own document
+    assert frame.startswith("<iframe srcdoc=\"&lt;!DOCTYPE html&gt;") and html.unescape(frame).count("<section ") == 9

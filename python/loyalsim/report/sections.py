@@ -771,66 +771,76 @@ SEGMENT_KEYS = (("share", None), ("base_spend", 50.0), ("churn_hazard", 0.015), 
                 ("satisfaction_mean", 0.7))  # fmt: skip
 
 
+RUN_FACTS = ("experiment_name", "experiment_description", "seed", "replications", "horizon_months", "customers",
+             "prospects", "represents", "warmup_months", "engine_version", "git_commit", "experiment_sha256",
+             "created_utc", "format_version", "model", "model_revision", "sweep_design", "points_total",
+             "points_done", "threads", "processes", "wall_seconds", "host", "preset", "source_calibration",
+             "source_calibration_sha256")  # fmt: skip
+ALWAYS_SHOWN = ("response_days", "first_contact_resolution", "compensation")
+
+
 def assumptions(ctx: Context) -> dict:
     """The policies' levers, the key parameters, the run's shape and provenance, and how to rerun it."""
-    exp = ctx.experiment
-    attrs = ctx.ds.attrs
+    exp, attrs = ctx.experiment, ctx.ds.attrs
     swept = set(sweep_parameters(ctx.ds)) if ctx.is_sweep else set()
-    policies = exp.get("policies", [])
-    by_name = {p.get("name"): p for p in policies if isinstance(p, dict)}
+    model, wom = exp.get("model", {}), exp.get("wom", {})
+    params = [_param(ctx, f"model.{k}", model.get(k), d, swept) for k, d in KEY_MODEL]
+    params += [_param(ctx, f"wom.{k}", wom.get(k), d, swept) for k, d in KEY_WOM]
+    segments = [{"name": s.get("name", "?"), **{k: s.get(k, d) for k, d in SEGMENT_KEYS}}
+                for s in exp.get("segments", []) or [{"name": "default"}]]  # fmt: skip
+    population = exp.get("population", {})
+    text = attrs.get("experiment_toml")
+    return {"policies": ctx.policies, "levers": _levers(ctx, swept), "parameters": params, "segments": segments,
+            "population": {k: population.get(k) for k in ("customers", "prospects", "initial_tenure_max")},
+            "run": {k: _plain(attrs.get(k)) for k in RUN_FACTS}, **_commands(ctx),
+            "experiment_toml": None if text is None else str(text), "sweep": _sweep_ranges(ctx, swept),
+            "point": ctx.point, "across_points": ctx.across_points, "crn": _crn_gain(ctx),
+            "measures": [{"name": m.name, "label": m.label, "kind": m.kind, "form": m.form,
+                          "numerator": list(m.numerator), "denominator": list(m.denominator),
+                          "divide_by_attribute": m.divide_by_attribute, "better": m.better} for m in ctx.measures],
+            "measures_source": "the file's measures attribute" if "measures" in attrs else
+                                "the built-in 1.0 definitions (the file has no measures attribute)",
+            "scale": ctx.factor(), "month": ctx.month}  # fmt: skip
+
+
+def _levers(ctx: Context, swept: set) -> list[dict]:
+    """Each lever set (or swept) in some policy, with every policy's value; defaults from EXPERIMENT.md."""
+    by_name = {p.get("name"): p for p in ctx.experiment.get("policies", []) if isinstance(p, dict)}
     levers = []
     for key, default, label in LEVERS:
         values = []
         for p in ctx.policies:
-            entry = by_name.get(p, {})
-            path = f"policies.{p}.{key}"
+            entry, path = by_name.get(p, {}), f"policies.{p}.{key}"
             values.append({"value": _value_at(ctx, path, entry.get(key, default)), "set": key in entry,
                            "swept": path in swept})  # fmt: skip
-        if any(v["set"] or v["swept"] for v in values) or key in ("response_days", "first_contact_resolution",
-                                                                   "compensation"):  # fmt: skip
+        if key in ALWAYS_SHOWN or any(v["set"] or v["swept"] for v in values):
             levers.append({"key": key, "label": label, "default": default, "values": values})
-    model = exp.get("model", {})
-    wom = exp.get("wom", {})
-    params = [_param(ctx, f"model.{k}", model.get(k), d, swept) for k, d in KEY_MODEL]
-    params += [_param(ctx, f"wom.{k}", wom.get(k), d, swept) for k, d in KEY_WOM]
-    segments = []
-    for s in exp.get("segments", []) or [{"name": "default"}]:
-        segments.append({"name": s.get("name", "?"), **{k: s.get(k, d) for k, d in SEGMENT_KEYS}})
-    population = exp.get("population", {})
-    text = attrs.get("experiment_toml")
-    run = {k: _plain(attrs.get(k)) for k in ("experiment_name", "experiment_description", "seed", "replications",
-                                              "horizon_months", "customers", "prospects", "represents",
-                                              "warmup_months", "engine_version", "git_commit", "experiment_sha256",
-                                              "created_utc", "format_version", "model", "model_revision",
-                                              "sweep_design", "points_total", "points_done", "threads",
-                                              "processes", "wall_seconds", "host", "preset",
-                                              "source_calibration", "source_calibration_sha256")}  # fmt: skip
-    name = str(attrs.get("experiment_name", "experiment"))
+    return levers
+
+
+def _commands(ctx: Context) -> dict:
+    """The commands that rerun the experiment and remake this report."""
+    attrs, source = ctx.ds.attrs, ctx.source or "RESULTS.h5"
     reps = attrs.get("replications")
-    rerun = f"loyalsim run {name}.toml -o {ctx.source or 'RESULTS.h5'}"
-    if reps is not None and int(reps) != int(exp.get("replications", reps)):
+    rerun = f"loyalsim run {attrs.get('experiment_name', 'experiment')}.toml -o {source}"
+    if reps is not None and int(reps) != int(ctx.experiment.get("replications", reps)):
         rerun += f" --replications {int(reps)}"
-    report_cmd = f"loyalsim report {ctx.source or 'RESULTS.h5'}" + (f" --point {ctx.point}" if ctx.is_sweep and not ctx.across_points else "")
-    sweep = []
-    for pname in sorted(swept, key=lambda n: sweep_parameters(ctx.ds).index(n)):
-        if pname in ctx.ds.variables:
-            vals = ctx.ds[pname].values
-            if vals.dtype.kind in "fiu":
-                sweep.append({"parameter": pname, "low": float(np.min(vals)), "high": float(np.max(vals)),
-                              "kind": str(ctx.ds[pname].attrs.get("sweep_kind", ""))})  # fmt: skip
-            else:
-                labels = [v.decode() if isinstance(v, bytes) else str(v) for v in vals]
-                sweep.append({"parameter": pname, "choices": list(dict.fromkeys(labels)), "kind": "choices"})
-    return {"policies": ctx.policies, "levers": levers, "parameters": params, "segments": segments,
-            "population": {k: population.get(k) for k in ("customers", "prospects", "initial_tenure_max")},
-            "run": run, "rerun": rerun, "report_command": report_cmd, "experiment_toml": None if text is None else str(text),
-            "sweep": sweep, "point": ctx.point, "across_points": ctx.across_points, "crn": _crn_gain(ctx),
-            "measures": [{"name": m.name, "label": m.label, "kind": m.kind, "form": m.form,
-                          "numerator": list(m.numerator), "denominator": list(m.denominator),
-                          "divide_by_attribute": m.divide_by_attribute, "better": m.better} for m in ctx.measures],
-            "measures_source": "the file's measures attribute" if "measures" in ctx.ds.attrs else
-                                "the built-in 1.0 definitions (the file has no measures attribute)",
-            "scale": ctx.factor(), "month": ctx.month}  # fmt: skip
+    point = f" --point {ctx.point}" if ctx.is_sweep and not ctx.across_points else ""
+    return {"rerun": rerun, "report_command": f"loyalsim report {source}{point}"}
+
+
+def _sweep_ranges(ctx: Context, swept: set) -> list[dict]:
+    """Each swept parameter's range (or choices) over the file's points, in sweep order."""
+    out = []
+    for name in [n for n in sweep_parameters(ctx.ds) if n in swept and n in ctx.ds.variables]:
+        vals = ctx.ds[name].values
+        if vals.dtype.kind in "fiu":
+            out.append({"parameter": name, "low": float(np.min(vals)), "high": float(np.max(vals)),
+                        "kind": str(ctx.ds[name].attrs.get("sweep_kind", ""))})  # fmt: skip
+        else:
+            labels = [v.decode() if isinstance(v, bytes) else str(v) for v in vals]
+            out.append({"parameter": name, "choices": list(dict.fromkeys(labels)), "kind": "choices"})
+    return out
 
 
 def _value_at(ctx: Context, path: str, fallback):
