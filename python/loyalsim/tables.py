@@ -74,7 +74,8 @@ def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int | None 
     (each point is a different experiment; see :func:`loyalsim.sensitivity`
     for all points at once). Columns are a MultiIndex (metric, statistic) with the
     statistics ``mean, ci_low, ci_high, diff_mean, diff_ci_low, diff_ci_high,
-    p_beats_baseline``; ``table.attrs`` records month, point, replications,
+    p_beats_baseline`` (NaN for a measure without a better direction, the
+    paradox share); ``table.attrs`` records month, point, replications,
     baseline and the swept parameters' values at that point.
 
     >>> table = loyalsim.policy_table(ds)                              # doctest: +SKIP
@@ -93,7 +94,8 @@ def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int | None 
         dmean, dlo, dhi, _ = mean_ci(v - base)
         better = (v < base) if m.better == "lower" else (v > base)
         score = np.where(np.isnan(v) | np.isnan(base), np.nan, better + 0.5 * (v == base))
-        p_beats = score.mean(axis=-1)
+        # A measure with no better direction (the paradox share) has no "beats".
+        p_beats = np.full(len(v), np.nan) if m.better == "none" else score.mean(axis=-1)
         for stat, values in zip(STATISTICS, (mean, lo, hi, dmean, dlo, dhi, p_beats)):
             columns[(name, stat)] = values
     table = pd.DataFrame(columns, index=pd.Index(policies, name="policy"))

@@ -9,11 +9,22 @@ import loyalsim
 from loyalsim import measures
 
 
-def test_a_1_0_file_gets_the_built_in_definitions(ds):
-    found = measures.file_measures(ds)
-    assert found == measures.BUILTIN_1_0
-    assert [m.name for m in found] == list(loyalsim.METRICS)
-    assert {m.name for m in found if m.better == "lower"} == {"recovery_cost", "wom_negative"}
+def test_a_1_0_file_gets_the_built_in_definitions(tmp_path):
+    with loyalsim.open(write_results(tmp_path / "v10.h5", version="1.0")) as ds:
+        found = measures.file_measures(ds)
+        assert found == measures.BUILTIN_1_0
+        assert [m.name for m in found] == list(loyalsim.METRICS)
+        assert {m.name for m in found if m.better == "lower"} == {"recovery_cost", "wom_negative"}
+        assert measures.measure(ds, "paradox_share").better == "none"
+
+
+def test_the_engine_writes_the_measures_it_uses(ds):
+    """A file of today's engine carries its definitions (srp1::kMeasureInfo) as JSON, and the package uses them."""
+    written = json.loads(ds.attrs["measures"])
+    assert [m.name for m in measures.file_measures(ds)] == [m["name"] for m in written]
+    assert {m["name"] for m in written} >= set(loyalsim.METRICS) | {"programme_cost", "acquisition_cost"}
+    share = measures.measure(ds, "satisfied_share")
+    assert share.denominator == ("complaints", "proactive_recoveries")
     assert measures.measure(ds, "paradox_share").better == "none"
 
 
