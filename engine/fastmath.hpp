@@ -74,19 +74,22 @@ template <class D> LOYALSIM_LANES_INLINE D splat(double c) {
   else return D{} + c;
 }
 
-// Lane masks (all ones where true) of a < b and a == b (false for NaN).
-template <class D> LOYALSIM_LANES_INLINE Bits<D> less(D a, D b) {
-  if constexpr (std::is_same_v<D, double>) return std::uint64_t{0} - static_cast<std::uint64_t>(a < b);
+// Lane masks of a < b and a == b (false for NaN): a bool for a double (no
+// trip through the integer registers), all ones where true for a vector.
+template <class D> using Mask = std::conditional_t<std::is_same_v<D, double>, bool, Bits<D>>;
+template <class D> LOYALSIM_LANES_INLINE Mask<D> less(D a, D b) {
+  if constexpr (std::is_same_v<D, double>) return a < b;
   else return std::bit_cast<Bits<D>>(a < b);
 }
-template <class D> LOYALSIM_LANES_INLINE Bits<D> equal(D a, D b) {
-  if constexpr (std::is_same_v<D, double>) return std::uint64_t{0} - static_cast<std::uint64_t>(a == b);
+template <class D> LOYALSIM_LANES_INLINE Mask<D> equal(D a, D b) {
+  if constexpr (std::is_same_v<D, double>) return a == b;
   else return std::bit_cast<Bits<D>>(a == b);
 }
 
-// mask ? a : b, lane by lane.
-template <class D> LOYALSIM_LANES_INLINE D select(Bits<D> mask, D a, D b) {
-  return from_bits<D>((mask & bits_of(a)) | (~mask & bits_of(b)));
+// mask ? a : b, lane by lane (a choice, not arithmetic: the same bits either way).
+template <class D> LOYALSIM_LANES_INLINE D select(Mask<D> mask, D a, D b) {
+  if constexpr (std::is_same_v<D, double>) return mask ? a : b;
+  else return from_bits<D>((mask & bits_of(a)) | (~mask & bits_of(b)));
 }
 
 // ---- constants (derived with mpmath; see the functions for their roles) ----
@@ -176,7 +179,7 @@ template <class D> LOYALSIM_LANES_INLINE D exp_lanes(D x) {
 template <class D> LOYALSIM_LANES_INLINE D log_plus_lanes(D x, D extra) {
   LOYALSIM_NO_CONTRACT
   using U = Bits<D>;
-  const U subnormal = less(x, splat<D>(0x1p-1022));
+  const Mask<D> subnormal = less(x, splat<D>(0x1p-1022));
   const D xs = select(subnormal, x * 0x1p54, x);
   const D k_adjust = select(subnormal, splat<D>(54.0), splat<D>(0.0));
   const U ix = bits_of(xs);
