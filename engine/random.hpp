@@ -46,23 +46,27 @@ class RandomStream {
   }
 
   // Two uniforms from one block: {uniform(node, draw), the same from words 2-3}.
+  // Words 2-3 are also below()'s: take a second uniform or below() from one
+  // (stream, node, draw), not both.
   [[nodiscard]] std::array<double, 2> uniform_pair(std::uint32_t node, std::uint32_t draw = 0) const noexcept {
     const auto r = bits(node, draw);
     return {uniform_from_words(r[0], r[1]), uniform_from_words(r[2], r[3])};
   }
 
   // For i < n: first[i], second[i] = uniform_pair(nodes[i], draw). Node ids
-  // may be in any order and repeat. One Philox block per id.
+  // may be in any order and repeat; the three arrays hold n values each and
+  // do not overlap. One Philox block per id, by the SIMD level of
+  // engine/simd.hpp (the same bits at every level).
   void uniform_pairs(const std::uint32_t* nodes, std::size_t n, double* first, double* second,
                      std::uint32_t draw = 0) const noexcept;
 
   // For i < n: out[i] = uniform(nodes[i], draw).
   void uniforms(const std::uint32_t* nodes, std::size_t n, double* out, std::uint32_t draw = 0) const noexcept;
 
-  // The uniform of words (hi, lo) of a block: ((hi << 32 | lo) >> 11 + 0.5) 2^-53,
-  // rounded to nearest. The one 53-bit value that would round up to 1.0
-  // (all ones) gives the largest double below 1 instead, so the interval
-  // stays open.
+  // The uniform of words (hi, lo) of a block: (x + 0.5) 2^-53 with the 53
+  // bits x = (hi << 32 | lo) >> 11, rounded to nearest. The one x that would
+  // round up to 1.0 (all ones) gives the largest double below 1 instead, so
+  // the interval stays open.
   [[nodiscard]] static double uniform_from_words(std::uint32_t hi, std::uint32_t lo) noexcept {
     const std::uint64_t x = (static_cast<std::uint64_t>(hi) << 32 | lo) >> 11;
     const double u = (static_cast<double>(x) + 0.5) * 0x1.0p-53;
