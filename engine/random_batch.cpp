@@ -161,8 +161,10 @@ LOYALSIM_AVX2 void words_avx2(const std::uint32_t* hi, const std::uint32_t* lo, 
 
 // GCC 12 warns inside its own AVX-512 intrinsics (they start from
 // _mm512_undefined_*): a false positive, GCC bug 105593.
+#if !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #define LOYALSIM_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl")))
 
@@ -226,7 +228,9 @@ LOYALSIM_AVX512 void words_avx512(const std::uint32_t* hi, const std::uint32_t* 
   for (; i < n; ++i) out[i] = RandomStream::uniform_from_words(hi[i], lo[i]);
 }
 
+#if !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 }  // namespace
 
