@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <map>
 #include <memory>
 #include <set>
@@ -117,21 +119,30 @@ bool read_name(Reader& r, const toml::table& t, const std::string& fallback_path
 }
 
 // The entries of an array of named tables ([[segments]], [[policies]]) into
-// `entries` (replaced): each named uniquely, its keys checked, its values read.
+// `entries`: each named uniquely, its keys checked, its values read. Without
+// `merge` the array replaces the entries; with it (an experiment over a
+// preset's segments) an entry whose name is already there sets that entry's
+// keys, and a new name adds an entry.
 template <class T>
 void read_named_entries(Reader& r, const toml::array& array, const char* name, ParameterScope scope,
-                        srp1::Scenario& sc, std::vector<T>& entries) {
-  entries.assign(array.size(), T{});
+                        srp1::Scenario& sc, std::vector<T>& entries, bool merge = false) {
+  if (!merge) entries.clear();
   std::set<std::string> seen;
   std::map<std::string, std::int64_t> lines;
   for (std::size_t i = 0; i < array.size(); ++i) {
     const toml::table& t = *array.get(i)->as_table();
     std::string entry_name;
     read_name(r, t, entry_path(name, "", i), entry_name, seen, lines);
-    entries[i].name = entry_name;
+    std::size_t at = entries.size();
+    for (std::size_t k = 0; merge && !entry_name.empty() && k < entries.size(); ++k)
+      if (entries[k].name == entry_name) at = k;
+    if (at == entries.size()) {
+      entries.push_back(T{});
+      entries.back().name = entry_name;
+    }
     const std::string path = entry_path(name, entry_name, i);
     r.only_keys(t, path, keys_of(scope, {"name"}));
-    read_scope(r, t, scope, path, sc, i);
+    read_scope(r, t, scope, path, sc, at);
   }
 }
 
@@ -173,7 +184,125 @@ const toml::node* node_of_path(const toml::table& root, const srp1::Scenario& sc
   return n ? n : t;
 }
 
+// Reads a whole file as bytes; false (errno set) if it cannot be read.
+// stdio rather than iostreams: errno says why a read failed (missing file,
+// permissions, a directory), and the bytes are kept exactly as they are.
+bool read_text_file(const std::filesystem::path& file, std::string& text) {
+  errno = 0;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"), &std::fclose);
+  if (!f) {
+    if (errno == 0) errno = EIO;
+    return false;
+  }
+  char buffer[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
+  if (std::ferror(f.get())) {
+    if (errno == 0) errno = EIO;
+    return false;
+  }
+  return true;
+}
+
+// The file a `preset` value names: a path (it contains '/' or ends in
+// .toml) relative to the experiment's folder, or a shipped preset's name.
+std::filesystem::path preset_file(const std::string& value, const std::filesystem::path& experiment) {
+  if (value.find('/') != std::string::npos || value.ends_with(".toml"))
+    return (experiment.parent_path() / value).lexically_normal();
+  return shipped_presets_folder() / (value + ".toml");
+}
+
+std::vector<std::string> shipped_preset_names() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(shipped_presets_folder(), ec))
+    if (entry.path().extension() == ".toml") names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// Reads a preset (EXPERIMENT.md "Presets": a market without its size and its
+// policies) into the scenario, with its own reader so that its problems name
+// the preset's file and lines. Returns the text, or nothing if unreadable.
+std::optional<std::string> read_preset(Reader& experiment_reader, const toml::node* where, const std::string& value,
+                                       const std::filesystem::path& file, srp1::Scenario& sc, Reader& r) {
+  std::string text;
+  if (!read_text_file(file, text)) {
+    const bool named = file.parent_path() == shipped_presets_folder() && value.find('/') == std::string::npos &&
+                       !value.ends_with(".toml");
+    if (!named) {
+      experiment_reader.problem(where, "preset", "cannot read the preset file " + file.string() + ": " + std::strerror(errno),
+                                "a shipped preset's name, or a path to a preset file relative to the experiment");
+      return std::nullopt;
+    }
+    const auto names = shipped_preset_names();
+    std::string what = "no shipped preset is named \"" + value + "\"";
+    const std::vector<std::string_view> known(names.begin(), names.end());
+    if (const auto guess = engine::config::suggest(value, known)) what += " (did you mean \"" + *guess + "\"?)";
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    experiment_reader.problem(where, "preset", what, "one of: " + list + "; or a path to a preset file");
+    return std::nullopt;
+  }
+  const auto doc = r.parse(text);
+  if (!doc) return text;
+  const toml::table& root = *doc;
+  r.only_keys(root, "", {"description", "population", "segments", "model", "wom"});
+  if (const toml::table* t = r.table(root, "population", "population")) {
+    r.only_keys(*t, "population", {"initial_tenure_max"});  // sizes and scale belong to the experiment
+    read_scope(r, *t, ParameterScope::population, "population", sc);
+  }
+  if (const toml::array* segs = r.table_array(root, "segments", "segments")) {
+    if (segs->empty()) r.problem(segs, "segments", "no segments", "at least one [[segments]] table, or none at all");
+    read_named_entries(r, *segs, "segments", ParameterScope::segment, sc, sc.segments);
+  }
+  for (const auto scope : {ParameterScope::model, ParameterScope::wom}) {
+    const char* name = srp1::kScopeNames[static_cast<int>(scope)];
+    if (const toml::table* t = r.table(root, name, name)) {
+      r.only_keys(*t, name, keys_of(scope, {}));
+      read_scope(r, *t, scope, name, sc);
+    }
+  }
+  return text;
+}
+
+// The keys an experiment sets over its preset's (for `validate`): every
+// parameter path present in both files, with both lines.
+std::vector<PresetOverride> overrides_of(const toml::table& experiment, const toml::table& preset, const srp1::Scenario& sc) {
+  std::vector<PresetOverride> out;
+  auto node_at = [](const toml::table& root, const srp1::ParameterRow& row, const std::string& entry) -> const toml::node* {
+    const toml::table* t = &root;
+    if (row.scope != ParameterScope::run) {
+      const char* table = srp1::kScopeNames[static_cast<int>(row.scope)];
+      if (row.in_entry()) {
+        const toml::array* a = root.get_as<toml::array>(table);
+        t = nullptr;
+        for (std::size_t i = 0; a && i < a->size(); ++i)
+          if (const toml::table* e = a->get(i)->as_table(); e && e->get("name") && e->get("name")->value<std::string>() == entry) t = e;
+      } else {
+        t = root.get_as<toml::table>(table);
+      }
+    }
+    if (t && !row.group().empty()) t = t->get_as<toml::table>(row.group());
+    return t ? t->get(row.leaf()) : nullptr;
+  };
+  for (const auto& ref : srp1::scenario_parameters(sc, false)) {
+    const std::string entry = ref.row->in_entry() ? (ref.row->scope == ParameterScope::segment ? sc.segments[ref.entry].name
+                                                                                                : sc.policies[ref.entry].name)
+                                                  : "";
+    const toml::node* e = node_at(experiment, *ref.row, entry);
+    const toml::node* p = node_at(preset, *ref.row, entry);
+    if (e && p) out.push_back({ref.path, engine::config::line_of(e), engine::config::line_of(p)});
+  }
+  return out;
+}
+
 }  // namespace
+
+std::filesystem::path shipped_presets_folder() {
+  if (const char* env = std::getenv("LOYALSIM_PRESETS"); env && *env) return env;
+  return LOYALSIM_PRESET_DIR;
+}
 
 Experiment parse_experiment(std::string_view text, const std::filesystem::path& source_name) {
   Reader r(source_name.string());
@@ -198,6 +327,20 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   }
   std::int64_t v = e.replications;
   if (r.integer(root, "replications", "replications", v, 1, 100'000)) e.replications = static_cast<std::uint32_t>(v);
+
+  // A preset first: the experiment's own keys then override it key by key.
+  std::optional<Reader> preset_reader;
+  std::optional<toml::table> preset_doc;
+  if (r.string(root, "preset", "preset", e.preset) && !e.preset.empty()) {
+    e.preset_path = preset_file(e.preset, source_name);
+    preset_reader.emplace(e.preset_path.string());
+    if (auto preset_text = read_preset(r, root.get("preset"), e.preset, e.preset_path, sc, *preset_reader)) {
+      e.preset_toml = *preset_text;
+      if (preset_reader->ok()) preset_doc = toml::parse(e.preset_toml, e.preset_path.string());
+    }
+  } else if (root.get("preset")) {
+    r.problem(root.get("preset"), "preset", "the preset name is empty", "a shipped preset's name, or a path to a preset file");
+  }
   read_scope(r, root, ParameterScope::run, "", sc);
   read_population(r, root, sc);
   // Unset, the simulated customers stand for themselves (no [population] table included).
@@ -208,7 +351,7 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
       r.problem(segs, "segments", "no segments",
                 "at least one [[segments]] table, or no segments key for one default segment");
     if (segs->size() > 255) r.problem(segs, "segments", std::to_string(segs->size()) + " segments", "at most 255");
-    read_named_entries(r, *segs, "segments", ParameterScope::segment, sc, sc.segments);
+    read_named_entries(r, *segs, "segments", ParameterScope::segment, sc, sc.segments, preset_doc.has_value());
   }
   for (const auto scope : {ParameterScope::model, ParameterScope::wom}) {
     const char* name = srp1::kScopeNames[static_cast<int>(scope)];
@@ -239,25 +382,26 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   e.output_path = (source_name.parent_path() / output).lexically_normal();
 
   if (const toml::table* t = r.table(root, "sweep", "sweep")) read_sweep(r, *t, e);
+  if (preset_doc) e.preset_overrides = overrides_of(root, *preset_doc, sc);
 
+  // The preset's problems (named by its own file) come first, then the experiment's.
+  if (preset_reader && !preset_reader->ok()) {
+    auto by_line = [](std::vector<engine::Problem> v) {
+      std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
+      return v;
+    };
+    std::vector<engine::Problem> all = by_line(preset_reader->problems());
+    for (auto& p : by_line(r.problems())) all.push_back(std::move(p));
+    throw engine::InputError(std::move(all));
+  }
   r.throw_if_problems();
   return e;
 }
 
 Experiment load_experiment(const std::filesystem::path& file) {
-  // stdio rather than iostreams: errno says why a read failed (missing file,
-  // permissions, a directory), and the bytes are kept exactly as they are.
-  const auto fail = [&](int err) {
-    return engine::InputError({{file.string(), 0, "", std::string("cannot read file: ") + std::strerror(err), ""}});
-  };
-  errno = 0;
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"), &std::fclose);
-  if (!f) throw fail(errno != 0 ? errno : EIO);
   std::string text;
-  char buffer[1 << 16];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
-  if (std::ferror(f.get())) throw fail(errno != 0 ? errno : EIO);
+  if (!read_text_file(file, text))
+    throw engine::InputError({{file.string(), 0, "", std::string("cannot read file: ") + std::strerror(errno), ""}});
   return parse_experiment(text, file);
 }
 

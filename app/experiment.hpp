@@ -10,12 +10,20 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "app/sweep.hpp"
 #include "engine/config.hpp"
 #include "models/srp1/parameters.hpp"
 
 namespace loyalsim::app {
+
+// A key an experiment sets over its preset's, for `validate`.
+struct PresetOverride {
+  std::string path;                // "model.gain", "segments.regular.churn_hazard"
+  std::int64_t line = 0;           // in the experiment
+  std::int64_t preset_line = 0;    // in the preset
+};
 
 struct Experiment {
   std::string name;
@@ -27,6 +35,10 @@ struct Experiment {
   std::filesystem::path output_path;      // [output].path resolved against the file's folder
   std::string toml_text;                  // the input text exactly as given
   Sweep sweep;                            // [sweep]; design none for a plain experiment
+  std::string preset;                     // `preset` as given ("" without one)
+  std::filesystem::path preset_path;      // the preset file it names
+  std::string preset_toml;                // the preset's text exactly as read
+  std::vector<PresetOverride> preset_overrides;
 
   // Number of points: 1 without a sweep.
   [[nodiscard]] std::uint64_t points() const { return sweep.active() ? sweep.points() : 1; }
@@ -38,8 +50,13 @@ struct Experiment {
 
 // The top-level keys the experiment file has besides the model's own
 // (parameter_table.hpp): what the loader accepts and the docs describe.
-inline constexpr std::string_view kExperimentKeys[] = {"name", "description", "seed", "replications", "population",
-                                                       "segments", "model", "wom", "policies", "output", "sweep"};
+inline constexpr std::string_view kExperimentKeys[] = {"name", "description", "preset", "seed", "replications",
+                                                       "population", "segments", "model", "wom", "policies", "output",
+                                                       "sweep"};
+
+// Where shipped presets live: $LOYALSIM_PRESETS, else the project's
+// experiments/presets folder (fixed when the engine is built).
+std::filesystem::path shipped_presets_folder();
 
 // Parses and validates. Throws engine::InputError listing every problem as
 // "file:line: key: what is wrong (what is allowed)". `source_name` is used

@@ -270,6 +270,20 @@ int run_command(const RunArgs& a, const distributed::Session* mpi) {
   return 0;
 }
 
+// The preset an experiment starts from, and where each key it overrides comes from.
+void print_preset(const app::Experiment& e, std::ostream& out) {
+  if (e.preset.empty()) return;
+  out << "  preset " << e.preset << " (" << e.preset_path.string() << "): ";
+  if (e.preset_overrides.empty()) {
+    out << "every key it sets is used as it is\n";
+    return;
+  }
+  out << e.preset_overrides.size() << " key(s) set by the experiment instead:\n";
+  for (const auto& o : e.preset_overrides)
+    out << "    " << o.path << ": from " << e.source.string() << ":" << o.line << " (the preset's, line " << o.preset_line
+        << ", is not used)\n";
+}
+
 int validate_command(const std::string& path, int threads) {
   const app::Experiment e = app::load_experiment(path);
   std::cout << path << ": ok: " << e.name << ", " << e.scenario.policies.size() << " policies x "
@@ -281,6 +295,7 @@ int validate_command(const std::string& path, int threads) {
       threads, e.scenario.population.customers + e.scenario.population.prospects,
       static_cast<std::uint32_t>(std::min<std::uint64_t>(e.points() * e.replications, 1u << 30)));
   print_plan(e, threads, plan, app::estimate_run(e, plan, threads), std::cout);
+  print_preset(e, std::cout);
   if (e.sweep.active()) {
     const auto& s = e.sweep;
     for (std::size_t i = 0; i < s.dims(); ++i) {

@@ -129,7 +129,8 @@ std::vector<std::string> sweep_parameters(const engine::h5::File& f) {
 }
 
 std::string experiment_fingerprint(const Experiment& e) {
-  return engine::sha256_hex(e.toml_text) + " replications=" + std::to_string(e.replications) +
+  return engine::sha256_hex(e.toml_text) + " preset=" + engine::sha256_hex(e.preset_toml) +
+         " replications=" + std::to_string(e.replications) +
          " engine=" + engine::kEngineVersion + " commit=" + engine::kGitCommit;
 }
 
@@ -347,6 +348,11 @@ void write_provenance(h5::File& f, const Experiment& e, const RunFacts& facts, c
   f.set_attribute("experiment_description", e.description);
   f.set_attribute("experiment_toml", e.toml_text);
   f.set_attribute("experiment_sha256", engine::sha256_hex(e.toml_text));
+  if (!e.preset.empty()) {
+    f.set_attribute("preset", e.preset);
+    f.set_attribute("preset_toml", e.preset_toml);
+    f.set_attribute("preset_sha256", engine::sha256_hex(e.preset_toml));
+  }
   f.set_attribute("seed", static_cast<std::uint64_t>(e.seed));
   f.set_attribute("replications", static_cast<std::int64_t>(e.replications));
   f.set_attribute("horizon_months", static_cast<std::int64_t>(sc.horizon_months));
