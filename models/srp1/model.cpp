@@ -1,6 +1,7 @@
 #include "models/srp1/model.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -76,7 +77,7 @@ struct RunConstants {
   proc::AdoptionConstants adoption;
 
   explicit RunConstants(const Scenario& sc)
-      : log_repeat_damping(std::log(sc.model.repeat_damping)), adoption(sc.wom) {
+      : log_repeat_damping(engine::fast_log(sc.model.repeat_damping)), adoption(sc.wom) {
     const auto& m = sc.model;
     double total = 0;
     for (const auto& s : sc.segments) total += s.share;
@@ -112,7 +113,7 @@ struct PolicyConstants {
         distributive(proc::distributive_justice(p.compensation, m.over_compensation_penalty)),
         inv_justice(1.0 / (m.justice_weights.distributive + m.justice_weights.interactional +
                            m.justice_weights.procedural)),
-        log1m_fcr(std::log1p(-p.first_contact_resolution)) {}
+        log1m_fcr(proc::log1m(p.first_contact_resolution)) {}
 };
 
 // One month's sums of one lane: one slot per metric, summed over fixed blocks.
@@ -147,30 +148,38 @@ struct LaneSums {
   }
 };
 
-// Per-node state: shared by the lanes (segment), and per lane, stored with
-// the lane index fastest (node n, lane l at n * K + l) so one node's lanes sit
-// together. Floats hold the continuous states: their 24-bit precision is far
-// below the model's noise and halves memory traffic.
+// Per-node state: shared by the lanes (segment, node id), and per lane,
+// stored with the lane index fastest (slot s, lane l at s * K + l) so one
+// node's lanes sit together. Slots are the network's storage order (ring
+// order: ring neighbours sit next to each other), initial customers first;
+// a slot's draws are keyed by its node id. Floats hold the continuous
+// states: their 24-bit precision is far below the model's noise and halves
+// memory traffic.
+template <std::size_t K>
 struct State {
-  struct Emission {
-    float pos, neg;  // this month's messages / degree: what each of the node's ties carries
+  // This month's messages / degree, what each of the node's ties carries,
+  // for every lane: one node's record is one 64-byte line at K = 8, so an
+  // exposure read of a neighbour fetches every lane at once.
+  struct alignas(8 * K) Emission {
+    float pos[K], neg[K];
   };
   State(std::size_t nodes, std::size_t lanes)
-      : K(lanes), segment(nodes), status(nodes * lanes), fails(nodes * lanes), last_cause(nodes * lanes, kNoCause),
-        bad(nodes * lanes), first_fail_cell(nodes * lanes), tenure(nodes * lanes), first_fail_month(nodes * lanes),
-        churn_month(nodes * lanes), S(nodes * lanes), X(nodes * lanes), spike(nodes * lanes),
-        emitted(nodes * lanes) {}
-  std::size_t K;
+      : segment(nodes), inv_degree(nodes), status(nodes * K, Status::churned), fails(nodes * K),
+        last_cause(nodes * K, kNoCause), bad(nodes * K), first_fail_cell(nodes * K), tenure(nodes * K),
+        first_fail_month(nodes * K), churn_month(nodes * K), S(nodes * K), X(nodes * K), spike(nodes * K),
+        emitted(nodes), lanes(lanes) {}
   std::vector<std::uint8_t> segment;
+  std::vector<float> inv_degree;  // 1 / max(1, degree): the share of a message each tie carries
   std::vector<Status> status;
   std::vector<std::uint8_t> fails, last_cause, bad, first_fail_cell;
   std::vector<std::uint16_t> tenure, first_fail_month, churn_month;
   std::vector<float> S, X, spike;
   std::vector<Emission> emitted;
-  // Lane 0's state copied to every other lane (after the shared warm-up).
+  std::size_t lanes;  // lanes in use (K is padded to a power of two; the others stay churned: inert)
+  // Lane 0's state copied to every lane in use (after the shared warm-up).
   void broadcast_lane0() {
     for (std::size_t n = 0; n < segment.size(); ++n)
-      for (std::size_t l = 1; l < K; ++l) {
+      for (std::size_t l = 1; l < lanes; ++l) {
         const std::size_t a = n * K, b = n * K + l;
         status[b] = status[a], fails[b] = fails[a], last_cause[b] = last_cause[a], bad[b] = bad[a];
         first_fail_cell[b] = first_fail_cell[a], tenure[b] = tenure[a], first_fail_month[b] = first_fail_month[a];
@@ -178,8 +187,8 @@ struct State {
       }
   }
 };
-constexpr std::uint64_t kBytesPerNodeLane = 5 * 1 + 1 + 3 * 2 + 3 * 4 + sizeof(State::Emission);
-constexpr std::uint64_t kBytesPerNodeShared = 1;
+constexpr std::uint64_t kBytesPerNodeLane = 5 * 1 + 1 + 3 * 2 + 3 * 4 + 2 * sizeof(float);
+constexpr std::uint64_t kBytesPerNodeShared = 1 + 4;
 // Rows ahead of the exposure loop whose neighbours' emissions are prefetched.
 constexpr std::uint32_t kPrefetchRows = 16;
 
@@ -192,34 +201,37 @@ struct FailureDraws {
   bool blame;
   double L;            // loss
   double u_complaint, u_detection, u_fix;
-  double log1m_u_delay;  // log(1 - u): the delay is -mean times it
+  double delay_variate;  // -log(1 - u): the delay is the mean times it
   double log_u_contacts;
   double z;            // the disconfirmation noise, standard normal
 };
 
-// The month's random streams: one uniform per (purpose, node).
+// The month's random streams. One uniform per (month, purpose, node), and
+// two purposes share one Philox block (its words 0-1 and 2-3): failure and
+// churn, severity and cause, complaint and detection, delay and contacts,
+// noise and root-cause fix (docs/model.md, "Randomness").
 struct MonthStreams {
-  RandomStream fail, severity, cause, complaint, delay, contacts, noise, fix, churn, detection, replace;
+  RandomStream fail_churn, severity_cause, complaint_detection, delay_contacts, noise_fix, replace;
   MonthStreams(std::uint64_t seed, std::uint32_t rep, std::uint32_t month)
-      : fail(seed, rep, month, kFailureDraw), severity(seed, rep, month, kSeverityDraw),
-        cause(seed, rep, month, kCauseDraw), complaint(seed, rep, month, kComplaintDraw),
-        delay(seed, rep, month, kDelayDraw), contacts(seed, rep, month, kContactsDraw),
-        noise(seed, rep, month, kNoiseDraw), fix(seed, rep, month, kRootCauseFixDraw),
-        churn(seed, rep, month, kChurnDraw), detection(seed, rep, month, kDetectionDraw),
-        replace(seed, rep, month, kInitialSatisfactionDraw) {}
+      : fail_churn(seed, rep, month, kFailureDraw), severity_cause(seed, rep, month, kSeverityDraw),
+        complaint_detection(seed, rep, month, kComplaintDraw), delay_contacts(seed, rep, month, kDelayDraw),
+        noise_fix(seed, rep, month, kNoiseDraw), replace(seed, rep, month, kInitialSatisfactionDraw) {}
   [[nodiscard]] FailureDraws failure(std::uint32_t id, const ModelParams& m, const RunConstants& rc) const {
     FailureDraws f;
-    f.s = proc::severity(severity.uniform(id), m.severity_a, m.severity_b);
+    const auto [u_severity, u_cause] = severity_cause.uniform_pair(id);
+    f.s = proc::severity(u_severity, m.severity_a, m.severity_b);
     f.band = proc::severity_band(f.s, m.major_threshold);
-    f.cause = proc::cause_of(cause.uniform(id), rc.cause_cumulative);
+    f.cause = proc::cause_of(u_cause, rc.cause_cumulative);
     f.blame = proc::firm_to_blame(f.cause);
     f.L = proc::loss(m, f.s, f.cause);
-    f.u_complaint = complaint.uniform(id);
-    f.u_detection = detection.uniform(id);
-    f.u_fix = fix.uniform(id);
-    f.log1m_u_delay = std::log1p(-delay.uniform(id));
-    f.log_u_contacts = std::log(contacts.uniform(id));
-    f.z = engine::inverse_normal_cdf(noise.uniform(id));
+    const auto [u_complaint, u_detection] = complaint_detection.uniform_pair(id);
+    f.u_complaint = u_complaint, f.u_detection = u_detection;
+    const auto [u_delay, u_contacts] = delay_contacts.uniform_pair(id);
+    f.delay_variate = engine::fast_log1p_neg(u_delay);
+    f.log_u_contacts = engine::fast_log(u_contacts);
+    const auto [u_noise, u_fix] = noise_fix.uniform_pair(id);
+    f.z = engine::inverse_normal_cdf(u_noise);
+    f.u_fix = u_fix;
     return f;
   }
 };
@@ -231,32 +243,40 @@ struct LaneMonth {
   std::vector<double> p_fail;
 };
 
-// Initial satisfaction of node n from its month-0 draw (also when a prospect adopts).
-double initial_satisfaction(const Segment& seg, const RandomStream& rng, std::uint32_t n) {
-  return proc::initial_satisfaction(seg, engine::inverse_normal_cdf(rng.uniform(n)));
+// Initial satisfaction of node `id` from its month-0 draw (also when a prospect adopts).
+double initial_satisfaction(const Segment& seg, const RandomStream& rng, std::uint32_t id) {
+  return proc::initial_satisfaction(seg, engine::inverse_normal_cdf(rng.uniform(id)));
 }
 
-// Quintile (0 = least satisfied) of each initial customer's reported
-// satisfaction at month 0 (lane 0: month 0 is the same in every lane): ranks
-// by (satisfaction, node id), so ties split deterministically and each
-// quintile holds N/5 customers (+-1).
-std::vector<std::uint8_t> satisfaction_quintiles(const State& st, std::uint32_t N) {
-  std::vector<std::pair<float, std::uint32_t>> order(N);
-  for (std::uint32_t n = 0; n < N; ++n) order[n] = {std::min(1.0f, st.S[n * st.K] + st.X[n * st.K]), n};
-  std::sort(order.begin(), order.end());
-  std::vector<std::uint8_t> quintile(N);
-  for (std::uint32_t rank = 0; rank < N; ++rank)
-    quintile[order[rank].second] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(rank) * kQuintiles / N);
-  return quintile;
+// Per-block scratch of the customer and prospect passes, one per thread.
+struct BlockScratch {
+  std::vector<std::uint32_t> slots, ids;
+  std::vector<double> u_first, variate, exp_satisfaction, pos, neg;
+  void size(std::size_t lanes) {
+    slots.resize(engine::kBlock), ids.resize(engine::kBlock), u_first.resize(engine::kBlock);
+    variate.resize(engine::kBlock);
+    exp_satisfaction.resize(engine::kBlock * lanes), pos.resize(engine::kBlock * lanes), neg.resize(engine::kBlock * lanes);
+  }
+};
+BlockScratch& scratch(std::size_t lanes) {
+  thread_local BlockScratch s;
+  s.size(lanes);
+  return s;
 }
 
-// The K lanes of one replication, month by month.
+// The K lanes of one replication, month by month (docs/model.md): the
+// initial state, the warm-up, then each month the customers' pass (failure,
+// recovery, relaxation, churn, spend, word of mouth), the prospects' pass
+// (exposure, adoption, end-of-month stocks) and the month's close.
+// K is the lane stride, a power of two at least the number of policies (so
+// the lane loops of the exposure phase vectorise); K_ lanes are in use.
+template <std::size_t K>
 class Kernel {
  public:
   Kernel(const Scenario& sc, std::span<const std::size_t> policies, std::uint64_t seed, std::uint32_t rep,
-         const engine::TieGraph& network, int threads)
-      : sc_(sc), m_(sc.model), wom_(sc.wom), rc_(sc), seed_(seed), rep_(rep), network_(network), threads_(threads),
-        N_(static_cast<std::uint32_t>(sc.population.customers)),
+         const engine::TieGraph& network, std::span<const std::uint32_t> storage_to_node, int threads)
+      : sc_(sc), m_(sc.model), wom_(sc.wom), rc_(sc), seed_(seed), rep_(rep), network_(network),
+        ids_(storage_to_node), threads_(threads), N_(static_cast<std::uint32_t>(sc.population.customers)),
         nodes_(static_cast<std::uint32_t>(sc.population.customers + sc.population.prospects)), K_(policies.size()),
         st_(nodes_, K_), baseline_(sc.model, sc.policies.front()) {
     for (const std::size_t p : policies) own_.emplace_back(sc.model, sc.policies.at(p));
@@ -278,7 +298,7 @@ class Kernel {
     initial_state();
     warm_up();
     record_month_zero(out);
-    const std::vector<std::uint8_t> quintile = satisfaction_quintiles(st_, N_);
+    const std::vector<std::uint8_t> quintile = satisfaction_quintiles();
     for (std::uint32_t t = 1; t <= T; ++t) {
       for (std::size_t l = 0; l < K_; ++l) lanes_[l].pc = t >= own_[l].policy->start_month ? &own_[l] : &baseline_;
       set_failure_probabilities();
@@ -300,20 +320,28 @@ class Kernel {
   }
 
  private:
-  // Month 0: segments, tenure, satisfaction. Every lane starts the same.
+  [[nodiscard]] std::uint32_t id_of(std::uint32_t slot) const { return ids_.empty() ? slot : ids_[slot]; }
+
+  // Month 0: segments, tenure, satisfaction (drawn by node id). Every lane starts the same.
   void initial_state() {
     const RandomStream seg_rng(seed_, rep_, 0, kSegmentDraw), ten_rng(seed_, rep_, 0, kTenureDraw),
         sat_rng(seed_, rep_, 0, kInitialSatisfactionDraw);
     engine::block_reduce<MonthSums>(nodes_, threads_, [&](std::uint32_t b, std::uint32_t e, MonthSums&) {
-      for (std::uint32_t n = b; n < e; ++n) {
-        st_.segment[n] = rc_.segment_of(seg_rng.uniform(n));
-        if (n >= N_) continue;
-        const auto tenure = static_cast<std::uint16_t>(ten_rng.uniform(n) * sc_.population.initial_tenure_max);
-        const auto S = static_cast<float>(initial_satisfaction(sc_.segments[st_.segment[n]], sat_rng, n));
+      for (std::uint32_t s = b; s < e; ++s) {
+        const std::uint32_t id = id_of(s);
+        st_.segment[s] = rc_.segment_of(seg_rng.uniform(id));
+        st_.inv_degree[s] = static_cast<float>(1.0 / std::max<std::uint32_t>(1, network_.degree(s)));
+        st_.emitted[s] = {};
+        if (s >= N_) {
+          for (std::size_t l = 0; l < K_; ++l) st_.status[s * K + l] = Status::prospect;
+          continue;
+        }
+        const auto tenure = static_cast<std::uint16_t>(ten_rng.uniform(id) * sc_.population.initial_tenure_max);
+        const auto S = static_cast<float>(initial_satisfaction(sc_.segments[st_.segment[s]], sat_rng, id));
         for (std::size_t l = 0; l < K_; ++l) {
-          st_.status[n * K_ + l] = Status::active;
-          st_.tenure[n * K_ + l] = tenure;
-          st_.S[n * K_ + l] = S;
+          st_.status[s * K + l] = Status::active;
+          st_.tenure[s * K + l] = tenure;
+          st_.S[s * K + l] = S;
         }
       }
     });
@@ -335,7 +363,7 @@ class Kernel {
 
   void record_month_zero(std::vector<RunResult>& out) const {
     const MonthSums initial = engine::block_reduce<MonthSums>(N_, threads_, [&](std::uint32_t b, std::uint32_t e, MonthSums& acc) {
-      for (std::uint32_t n = b; n < e; ++n) acc.reported_satisfaction += std::min(1.0f, st_.S[n * K_] + st_.X[n * K_]);
+      for (std::uint32_t s = b; s < e; ++s) acc.reported_satisfaction += std::min(1.0f, st_.S[s * K] + st_.X[s * K]);
     });
     for (auto& r : out) {
       auto at = [&](Metric m) -> double& { return r.series[static_cast<std::size_t>(m) * (r.months + 1)]; };
@@ -346,66 +374,120 @@ class Kernel {
     }
   }
 
+  // Quintile (0 = least satisfied) of each initial customer's reported
+  // satisfaction at month 0 (lane 0: month 0 is the same in every lane): ranks
+  // by (satisfaction, node id), so ties split the same way whatever the
+  // storage order, and each quintile holds N/5 customers (+-1).
+  [[nodiscard]] std::vector<std::uint8_t> satisfaction_quintiles() const {
+    std::vector<std::pair<float, std::uint32_t>> order(N_);
+    for (std::uint32_t s = 0; s < N_; ++s) order[s] = {std::min(1.0f, st_.S[s * K] + st_.X[s * K]), id_of(s)};
+    std::sort(order.begin(), order.end());
+    std::vector<std::uint32_t> slot_of(ids_.empty() ? 0 : nodes_);
+    for (std::uint32_t s = 0; s < N_ && !ids_.empty(); ++s) slot_of[ids_[s]] = s;
+    std::vector<std::uint8_t> quintile(N_);
+    for (std::uint32_t rank = 0; rank < N_; ++rank) {
+      const std::uint32_t id = order[rank].second;
+      quintile[ids_.empty() ? id : slot_of[id]] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(rank) * kQuintiles / N_);
+    }
+    return quintile;
+  }
+
   void set_failure_probabilities() {
     for (std::size_t l = 0; l < K_; ++l)
       for (std::size_t s = 0; s < sc_.segments.size(); ++s)
         lanes_[l].p_fail[s] = proc::failure_probability(sc_.segments[s].failure_rate, quality_[l]);
   }
 
-  // Phase 1: every customer active at the start of the month, in the first
-  // `lanes` lanes. `draw_month` is the draws' month counter; `t` > 0 records
-  // facts and churn months (0 in the warm-up, where a churner is replaced at once).
+  // ---- Phase 1: every customer active at the start of the month ----
+  // In the first `lanes` lanes; `draw_month` is the draws' month counter;
+  // `t` > 0 records facts and churn months (0 in the warm-up, where a churner
+  // is replaced at once). A block goes in three passes so that the churn
+  // hazards' exponentials are computed for the whole block at once
+  // (engine::exp_array, vectorised): failures and relaxation, the
+  // exponentials, then churn, spend and word of mouth.
   LaneSums customers_month(std::uint32_t draw_month, std::uint32_t t, std::size_t lanes) {
     const MonthStreams rng(seed_, rep_, draw_month);
     return engine::block_reduce<LaneSums>(nodes_, threads_, [&](std::uint32_t b, std::uint32_t e, LaneSums& acc) {
-      for (std::uint32_t n = b; n < e; ++n) customer_node(n, t, lanes, rng, acc);
+      BlockScratch& w = scratch(K);
+      const std::size_t count = active_slots(b, e, lanes, w);
+      rng.fail_churn.uniform_pairs(w.ids.data(), count, w.u_first.data(), w.variate.data());
+      engine::log1p_neg_array(w.variate.data(), w.variate.data(), count);  // E = -log(1 - u_churn)
+      for (std::size_t j = 0; j < count; ++j) failures_and_relaxation(j, t, lanes, rng, w, acc);
+      engine::exp_array(w.exp_satisfaction.data(), w.exp_satisfaction.data(), count * K);
+      for (std::size_t j = 0; j < count; ++j) churn_spend_and_wom(j, t, lanes, rng, w, acc);
     });
   }
 
-  void customer_node(std::uint32_t n, std::uint32_t t, std::size_t lanes, const MonthStreams& rng, LaneSums& acc) {
-    const std::size_t base = n * K_;
-    bool any_active = false;
-    for (std::size_t l = 0; l < lanes; ++l) any_active |= st_.status[base + l] == Status::active;
-    if (!any_active) {
-      for (std::size_t l = 0; l < lanes; ++l) st_.emitted[base + l] = {0.0f, 0.0f};
-      return;
-    }
-    const Segment& seg = sc_.segments[st_.segment[n]];
-    const double inv_deg = 1.0 / std::max<std::uint32_t>(1, network_.degree(n));
-    const double u_fail = rng.fail.uniform(n);
-    std::optional<FailureDraws> failure;  // drawn once, for the first lane that fails
-    std::optional<double> u_churn;
-    for (std::size_t l = 0; l < lanes; ++l) {
-      const std::size_t i = base + l;
-      if (st_.status[i] != Status::active) {
-        st_.emitted[i] = {0.0f, 0.0f};
+  // The block's slots with a customer in some lane (their ids beside them);
+  // the others emit nothing this month.
+  std::size_t active_slots(std::uint32_t b, std::uint32_t e, std::size_t lanes, BlockScratch& w) {
+    std::size_t count = 0;
+    for (std::uint32_t s = b; s < e; ++s) {
+      bool any = false;
+      for (std::size_t l = 0; l < lanes; ++l) any |= st_.status[s * K + l] == Status::active;
+      if (!any) {
+        st_.emitted[s] = {};
         continue;
       }
-      MonthSums& ms = acc.lane[l];
-      auto& v = ms.v;
-      ms.active_at_start += 1;
-      const double w = seg.wom_rate;
-      double S = st_.S[i], X = st_.X[i], k = st_.spike[i];
-      double pos = 0.0, neg = 0.0;
+      w.slots[count] = s;
+      w.ids[count++] = id_of(s);
+    }
+    return count;
+  }
 
-      // 1-2. Failure and, if one occurs, complaint (or detection) and recovery.
-      if (u_fail < lanes_[l].p_fail[st_.segment[n]]) {
-        if (!failure) failure = rng.failure(n, m_, rc_);
+  // Steps 1-3 for slot w.slots[j] in every lane where it is a customer: a
+  // failure (drawn once for all lanes) and its recovery, then relaxation;
+  // leaves each lane's word of mouth so far and its hazard exponent in `w`.
+  void failures_and_relaxation(std::size_t j, std::uint32_t t, std::size_t lanes, const MonthStreams& rng,
+                               BlockScratch& w, LaneSums& acc) {
+    const std::uint32_t s = w.slots[j];
+    const Segment& seg = sc_.segments[st_.segment[s]];
+    std::optional<FailureDraws> failure;
+    for (std::size_t l = 0; l < lanes; ++l) {
+      const std::size_t i = s * K + l, x = j * K + l;
+      w.exp_satisfaction[x] = 0.0;
+      if (st_.status[i] != Status::active) continue;
+      MonthSums& ms = acc.lane[l];
+      ms.active_at_start += 1;
+      double S = st_.S[i], X = st_.X[i], k = st_.spike[i], pos = 0.0, neg = 0.0;
+      if (w.u_first[j] < lanes_[l].p_fail[st_.segment[s]]) {
+        if (!failure) failure = rng.failure(w.ids[j], m_, rc_);
         recover_failure(*failure, seg, lanes_[l], i, t, S, X, k, pos, neg, ms);
       }
-      // 3. Relaxation. 4. Churn.
       proc::relax(m_, seg, S, X);
-      const double h = proc::churn_hazard(m_, seg, S, k, rc_.tenure_factor[st_.tenure[i]]);
+      st_.S[i] = static_cast<float>(S);
+      st_.X[i] = static_cast<float>(X);
+      st_.spike[i] = static_cast<float>(k);
+      w.pos[x] = pos, w.neg[x] = neg;
+      // The state was rounded to float above: the hazard uses what is stored.
+      w.exp_satisfaction[x] = proc::satisfaction_exponent(m_, st_.S[i]);
+    }
+  }
+
+  // Steps 4-6 for slot w.slots[j]: churn (h > E), then for those who stay
+  // spend, tenure and ambient word of mouth; the month's emission.
+  void churn_spend_and_wom(std::size_t j, std::uint32_t t, std::size_t lanes, const MonthStreams& rng,
+                           const BlockScratch& w, LaneSums& acc) {
+    const std::uint32_t s = w.slots[j];
+    const Segment& seg = sc_.segments[st_.segment[s]];
+    const double rate = seg.wom_rate, inv_deg = st_.inv_degree[s];
+    auto& emitted = st_.emitted[s];
+    for (std::size_t l = 0; l < lanes; ++l) {
+      const std::size_t i = s * K + l, x = j * K + l;
+      emitted.pos[l] = emitted.neg[l] = 0.0f;
+      if (st_.status[i] != Status::active) continue;
+      auto& v = acc.lane[l].v;
+      double S = st_.S[i], X = st_.X[i], k = st_.spike[i], pos = w.pos[x], neg = w.neg[x];
+      const double h = proc::churn_hazard(seg, w.exp_satisfaction[x], k, rc_.tenure_factor[st_.tenure[i]]);
       k = proc::decayed_spike(m_, k);
-      if (!u_churn) u_churn = rng.churn.uniform(n);
-      const bool churned = proc::churns(*u_churn, h);
-      if (t > 0) acc.count_segment(l, st_.segment[n], sc_.segments.size(), churned);
+      const bool churned = proc::churns(w.variate[j], h);
+      if (t > 0) acc.count_segment(l, st_.segment[s], sc_.segments.size(), churned);
       if (churned) {
-        neg += wom_.churned * w;
+        neg += wom_.churned * rate;
         v[kChurned] += 1;
         if (t == 0) {  // warm-up: replaced at once by a new customer at the same node
           st_.tenure[i] = 0;
-          S = initial_satisfaction(seg, rng.replace, n);
+          S = initial_satisfaction(seg, rng.replace, w.ids[j]);
           X = 0, k = 0;
           st_.fails[i] = 0, st_.bad[i] = 0, st_.last_cause[i] = kNoCause;
         } else {
@@ -413,11 +495,10 @@ class Kernel {
           st_.churn_month[i] = static_cast<std::uint16_t>(t);
         }
       } else {
-        // 5. Spend. 6. Ambient word of mouth.
         v[kRevenue] += proc::spend(m_, seg, S);
         st_.tenure[i] = rc_.next_tenure(st_.tenure[i]);
-        pos += proc::ambient_positive(wom_, w, S);
-        neg += proc::ambient_negative(wom_, w, S);
+        pos += proc::ambient_positive(wom_, rate, S);
+        neg += proc::ambient_negative(wom_, rate, S);
       }
       LOYALSIM_INVARIANT(S >= 0.0 && S <= 1.0 && X >= 0.0 && k >= 0.0, "satisfaction state out of range");
       st_.S[i] = static_cast<float>(S);
@@ -425,12 +506,13 @@ class Kernel {
       st_.spike[i] = static_cast<float>(k);
       v[kWomPositive] += pos;
       v[kWomNegative] += neg;
-      st_.emitted[i] = {static_cast<float>(pos * inv_deg), static_cast<float>(neg * inv_deg)};
+      emitted.pos[l] = static_cast<float>(pos * inv_deg);
+      emitted.neg[l] = static_cast<float>(neg * inv_deg);
     }
   }
 
   // A failure of the customer in lane slot i: silent, or a complaint or a
-  // proactive detection and the recovery that follows (MODEL.md step 2).
+  // proactive detection and the recovery that follows (docs/model.md step 2).
   void recover_failure(const FailureDraws& f, const Segment& seg, const LaneMonth& lane, std::size_t i,
                        std::uint32_t t, double& S, double& X, double& k, double& pos, double& neg, MonthSums& ms) {
     auto& v = ms.v;
@@ -454,7 +536,7 @@ class Kernel {
       fact_class = kSilent;
     } else {
       v[complained ? kComplaints : kProactiveRecoveries] += 1;
-      const double delay = pol.response_days > 0 ? -pol.response_days * f.log1m_u_delay : 0.0;
+      const double delay = pol.response_days > 0 ? pol.response_days * f.delay_variate : 0.0;
       const double n_contacts =
           pol.first_contact_resolution >= 1.0 ? 1.0 : std::min(20.0, 1.0 + std::floor(f.log_u_contacts / pc.log1m_fcr));
       const double pj = proc::procedural_justice(delay, n_contacts, m_.speed_scale_days, m_.contact_elasticity);
@@ -493,62 +575,67 @@ class Kernel {
     st_.last_cause[i] = f.cause;
   }
 
-  // Phase 2: network exposure and adoption for prospects (a sparse product
-  // over the tie lists), then the end-of-month stocks.
+  // ---- Phase 2: network exposure and adoption for prospects (a sparse
+  // product over the tie lists), then the end-of-month stocks ----
   LaneSums prospects_month(std::uint32_t t) {
     const RandomStream r_adopt(seed_, rep_, t, kAdoptionDraw), sat_rng(seed_, rep_, 0, kInitialSatisfactionDraw);
     return engine::block_reduce<LaneSums>(nodes_, threads_, [&](std::uint32_t b, std::uint32_t e, LaneSums& acc) {
-      for (std::uint32_t n = b; n < e; ++n) {
+      BlockScratch& w = scratch(K);
+      std::size_t count = 0;
+      for (std::uint32_t s = b; s < e; ++s)
+        if (is_prospect_somewhere(s)) w.slots[count] = s, w.ids[count++] = id_of(s);
+      r_adopt.uniforms(w.ids.data(), count, w.u_first.data());
+      for (std::size_t j = 0; j < count; ++j) {
         // Prefetch the emissions a prospect a few rows ahead will read: its
         // ties are random nodes, so the reads miss the cache; issued early,
         // they arrive while this row is being computed.
-        if (n + kPrefetchRows < e && is_prospect_somewhere(n + kPrefetchRows))
-          for (std::uint32_t j : network_.ties(n + kPrefetchRows)) __builtin_prefetch(&st_.emitted[j * K_]);
-        if (is_prospect_somewhere(n)) prospect_node(n, r_adopt, sat_rng, acc);
+        if (j + kPrefetchRows < count)
+          for (std::uint32_t n : network_.ties(w.slots[j + kPrefetchRows])) __builtin_prefetch(&st_.emitted[n]);
+        prospect_node(w.slots[j], w.ids[j], w.u_first[j], sat_rng, acc);
+      }
+      for (std::uint32_t s = b; s < e; ++s)
         for (std::size_t l = 0; l < K_; ++l) {
-          const std::size_t i = n * K_ + l;
+          const std::size_t i = s * K + l;
           if (st_.status[i] != Status::active) continue;
           auto& ms = acc.lane[l];
           ms.v[kActive] += 1;
-          if (n < N_) ms.v[kCohortActive] += 1;
+          if (s < N_) ms.v[kCohortActive] += 1;
           ms.reported_satisfaction += std::min(1.0f, st_.S[i] + st_.X[i]);
         }
-      }
     });
   }
 
-  [[nodiscard]] bool is_prospect_somewhere(std::uint32_t n) const {
-    for (std::size_t l = 0; l < K_; ++l)
-      if (st_.status[n * K_ + l] == Status::prospect) return true;
-    return false;
+  [[nodiscard]] bool is_prospect_somewhere(std::uint32_t s) const {
+    bool any = false;
+    for (std::size_t l = 0; l < K; ++l) any |= st_.status[s * K + l] == Status::prospect;  // inert lanes never are
+    return any;
   }
 
-  void prospect_node(std::uint32_t n, const RandomStream& r_adopt, const RandomStream& sat_rng, LaneSums& acc) {
+  void prospect_node(std::uint32_t s, std::uint32_t id, double u, const RandomStream& sat_rng, LaneSums& acc) {
     // Four independent sums per lane: the loads overlap instead of queueing
     // behind one long chain of dependent additions.
-    std::array<double, kMaxLanes> x_strong{}, x_weak{}, x_neg_strong{}, x_neg_weak{};
-    for (std::uint32_t j : network_.strong(n))
-      for (std::size_t l = 0; l < K_; ++l) {
-        x_strong[l] += st_.emitted[j * K_ + l].pos;
-        x_neg_strong[l] += st_.emitted[j * K_ + l].neg;
-      }
-    for (std::uint32_t j : network_.weak(n))
-      for (std::size_t l = 0; l < K_; ++l) {
-        x_weak[l] += st_.emitted[j * K_ + l].pos;
-        x_neg_weak[l] += st_.emitted[j * K_ + l].neg;
-      }
-    const double u = r_adopt.uniform(n);
+    // Every lane at once (the lane loops have a fixed length K: vector adds).
+    double x_strong[K] = {}, x_weak[K] = {}, x_neg_strong[K] = {}, x_neg_weak[K] = {};
+    for (std::uint32_t n : network_.strong(s)) {
+      const auto& e = st_.emitted[n];
+      for (std::size_t l = 0; l < K; ++l) x_strong[l] += e.pos[l], x_neg_strong[l] += e.neg[l];
+    }
+    for (std::uint32_t n : network_.weak(s)) {
+      const auto& e = st_.emitted[n];
+      for (std::size_t l = 0; l < K; ++l) x_weak[l] += e.pos[l], x_neg_weak[l] += e.neg[l];
+    }
     std::optional<float> S0;  // the node's own initial satisfaction, drawn once
     for (std::size_t l = 0; l < K_; ++l) {
-      const std::size_t i = n * K_ + l;
+      const std::size_t i = s * K + l;
       if (st_.status[i] != Status::prospect) continue;
+      if (u >= proc::adoption_bound(rc_.adoption, x_strong[l], x_weak[l])) continue;  // adopts in no lane: exact
       const auto odds = proc::adoption_odds(rc_.adoption, x_strong[l], x_weak[l], x_neg_strong[l] + x_neg_weak[l]);
       const proc::Adoption a = proc::adopts(u, odds);
       if (a == proc::Adoption::none) continue;
       auto& v = acc.lane[l].v;
       v[kAcquired] += 1;
       if (a == proc::Adoption::referred) v[kAcquiredReferred] += 1;
-      if (!S0) S0 = static_cast<float>(initial_satisfaction(sc_.segments[st_.segment[n]], sat_rng, n));
+      if (!S0) S0 = static_cast<float>(initial_satisfaction(sc_.segments[st_.segment[s]], sat_rng, id));
       st_.status[i] = Status::active;
       st_.tenure[i] = 0;
       st_.S[i] = *S0;
@@ -598,21 +685,21 @@ class Kernel {
     quality_[l] = proc::next_quality(m_, quality_[l], v[kRootCauseFixes], N_);
   }
 
-  // Stylised-fact cohorts and quintile retention of lane l (MODEL.md facts).
+  // Stylised-fact cohorts and quintile retention of lane l (docs/model.md, facts).
   void fact_cohorts(std::size_t l, const std::vector<std::uint8_t>& quintile, RunResult& out) const {
     const std::uint32_t T = sc_.horizon_months;
-    for (std::uint32_t n = 0; n < nodes_; ++n) {
-      const std::size_t i = n * K_ + l;
+    for (std::uint32_t s = 0; s < nodes_; ++s) {
+      const std::size_t i = s * K + l;
       const std::uint32_t ff = st_.first_fail_month[i], churn = st_.churn_month[i];
       auto retained_after = [&](std::uint32_t month) { return churn == 0 || churn > month; };
       if (ff >= 1 && ff + 12 <= T) {
         ++out.fact_count[st_.first_fail_cell[i]];
         if (retained_after(ff + 12)) ++out.fact_retained[st_.first_fail_cell[i]];
       }
-      if (n < N_ && ff >= 1) ++out.first_failures[ff];
-      if (n >= N_ || T < 12) continue;
-      ++out.quintile_count[quintile[n]];
-      if (retained_after(12)) ++out.quintile_retained[quintile[n]];
+      if (s < N_ && ff >= 1) ++out.first_failures[ff];
+      if (s >= N_ || T < 12) continue;
+      ++out.quintile_count[quintile[s]];
+      if (retained_after(12)) ++out.quintile_retained[quintile[s]];
       if (ff == 0 || ff > 12) {
         const bool kept = retained_after(12);
         for (int band = 0; band < kBands; ++band) {
@@ -630,10 +717,11 @@ class Kernel {
   const std::uint64_t seed_;
   const std::uint32_t rep_;
   const engine::TieGraph& network_;
+  const std::span<const std::uint32_t> ids_;  // node id of each storage slot (empty: the identity)
   const int threads_;
   const std::uint32_t N_, nodes_;
   const std::size_t K_;
-  State st_;
+  State<K> st_;
   PolicyConstants baseline_;
   std::vector<PolicyConstants> own_;
   std::vector<double> quality_;  // Q of each lane
@@ -664,7 +752,10 @@ std::vector<RunResult> simulate_policies(const Scenario& sc, std::span<const std
   out.reserve(policies.size());
   for (std::size_t first = 0; first < policies.size(); first += kMaxLanes) {
     const auto batch = policies.subspan(first, std::min(kMaxLanes, policies.size() - first));
-    for (auto& r : Kernel(sc, batch, seed, replication, network, threads).run(on_month)) out.push_back(std::move(r));
+    auto pass = [&]<std::size_t K>() { return Kernel<K>(sc, batch, seed, replication, network, {}, threads).run(on_month); };
+    const std::size_t width = std::bit_ceil(batch.size());
+    auto runs = width == 1 ? pass.operator()<1>() : width == 2 ? pass.operator()<2>() : width == 4 ? pass.operator()<4>() : pass.operator()<8>();
+    for (auto& r : runs) out.push_back(std::move(r));
   }
   return out;
 }

@@ -5,7 +5,10 @@
 // the kernel (model.cpp) only loops over nodes and policy lanes around them.
 //
 // Arithmetic is double; per-node states are stored as float by the kernel.
-// These functions are inline: they sit in the hot loop.
+// These functions are inline: they sit in the hot loop. Every exponential and
+// logarithm is the engine's own (engine/fastmath.hpp, within about 1 ulp of
+// the exact value): glibc's picks a variant per CPU, and results must not
+// depend on the machine that computed them.
 #pragma once
 
 #include <algorithm>
@@ -13,26 +16,44 @@
 #include <cmath>
 #include <cstdint>
 
+#include "engine/fastmath.hpp"
 #include "models/srp1/parameters.hpp"
 
 namespace loyalsim::srp1::process {
 
-inline double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+using engine::fast_exp;
+using engine::fast_log;
+using engine::fast_log1p_neg;
+
+inline double logistic(double x) { return 1.0 / (1.0 + fast_exp(-x)); }
 inline double clip01(double x) { return std::min(1.0, std::max(0.0, x)); }
+// 1 - e^y for y <= 0, accurate for tiny |y| too (where 1 - exp(y) would cancel):
+// a Taylor series for |y| < 2^-6 (the first omitted term is below 6e-18 of
+// the value), 1 - exp(y) beyond (relative error below 1.4e-14).
+inline double one_minus_exp(double y) {
+  if (y > -0x1p-6) return -y * (1.0 + y * (0.5 + y * (1.0 / 6 + y * (1.0 / 24 + y * (1.0 / 120 + y * (1.0 / 720 + y / 5040))))));
+  return 1.0 - fast_exp(y);
+}
 // base^x where base is given as its log (may be -inf); base^0 = 1 even for base 0.
-inline double pow_from_log(double log_base, double x) { return x > 0.0 ? std::exp(x * log_base) : 1.0; }
+inline double pow_from_log(double log_base, double x) { return x > 0.0 ? fast_exp(x * log_base) : 1.0; }
 // log(base^x) with the same convention: 0 when x = 0, whatever the base.
 inline double log_power(double log_base, double x) { return x > 0.0 ? x * log_base : 0.0; }
 // exp(x), skipping the call in the common case x = 0 (no exposure of that kind).
-inline double exp_or_one(double x) { return x == 0.0 ? 1.0 : std::exp(x); }
+inline double exp_or_one(double x) { return x == 0.0 ? 1.0 : fast_exp(x); }
+// log(1 - p) for p in [0, 1] (-inf at 1): the log of a probability's complement.
+inline double log1m(double p) { return p > 0.0 ? -fast_log1p_neg(p) : 0.0; }
 
 // ---- 1. Failure (F2, F3): with probability 1 - exp(-lambda Q) ----
-inline double failure_probability(double failure_rate, double quality) { return -std::expm1(-failure_rate * quality); }
+inline double failure_probability(double failure_rate, double quality) { return one_minus_exp(-failure_rate * quality); }
 
 // ---- 2. A failure: severity, band, cause, loss ----
 
 // Severity s ~ Kumaraswamy(a, b) by inversion: s = (1 - (1-u)^(1/b))^(1/a).
-inline double severity(double u, double a, double b) { return std::pow(-std::expm1(std::log1p(-u) / b), 1.0 / a); }
+// E = -log(1 - u) is the uniform's exponential variate: s = (1 - e^(-E/b))^(1/a).
+inline double severity(double u, double a, double b) {
+  const double base = one_minus_exp(-fast_log1p_neg(u) / b);
+  return base > 0.0 ? fast_exp(fast_log(base) / a) : 0.0;
+}
 // Band (F12): 1 (major) if s >= threshold, else 0 (minor).
 inline int severity_band(double s, double major_threshold) { return s >= major_threshold ? 1 : 0; }
 // Cause c by its cumulative share (the last entry is 1): the first c with u < cum[c].
@@ -56,16 +77,20 @@ inline double complaint_probability(const ModelParams& m, const Segment& seg, do
 // ---- Recovery (complaint or proactive detection) under a policy ----
 
 // Delay d ~ Exponential(mean) in days by inversion (exactly 0 for mean 0).
-inline double response_delay(double mean_days, double u) { return mean_days > 0 ? -mean_days * std::log1p(-u) : 0.0; }
+inline double response_delay(double mean_days, double u) { return mean_days > 0 ? mean_days * fast_log1p_neg(u) : 0.0; }
 // Contacts n ~ Geometric(fcr) on {1, 2, ...} by inversion, at most 20 (1 when fcr = 1).
 inline double contacts(double first_contact_resolution, double u) {
   if (first_contact_resolution >= 1.0) return 1.0;
-  const double extra = std::floor(std::log(u) / std::log1p(-first_contact_resolution));
+  const double extra = std::floor(fast_log(u) / log1m(first_contact_resolution));
   return std::min(20.0, 1.0 + extra);
+}
+// n^(-elasticity): how each further contact wears procedural justice down.
+inline double contact_factor(double contacts, double contact_elasticity) {
+  return contacts == 1.0 ? 1.0 : fast_exp(-contact_elasticity * fast_log(contacts));
 }
 // Procedural justice: speed and ease, exp(-d / scale) n^(-elasticity).
 inline double procedural_justice(double delay, double contacts, double speed_scale_days, double contact_elasticity) {
-  return std::exp(-delay / speed_scale_days) * std::pow(contacts, -contact_elasticity);
+  return fast_exp(-delay / speed_scale_days) * contact_factor(contacts, contact_elasticity);
 }
 // Distributive justice of compensation r = paid / lost (F9): sqrt(r) up to 1,
 // 1 up to 1.5, then falling by the over-compensation penalty.
@@ -137,14 +162,25 @@ inline void relax(const ModelParams& m, const Segment& seg, double& S, double& X
 
 // ---- 4. Churn (F5, F20, F22, F24) ----
 // h = churn_hazard exp(churn_satisfaction (ref - S)) (1 + k) tenure_factor,
-// tenure_factor = (1 + tenure)^(-churn_tenure) (a per-run table).
-inline double churn_hazard(const ModelParams& m, const Segment& seg, double S, double spike, double tenure_factor) {
-  return seg.churn_hazard * std::exp(m.churn_satisfaction * (m.satisfaction_ref - S)) * (1.0 + spike) * tenure_factor;
+// tenure_factor = (1 + tenure)^(-churn_tenure) (a per-run table). The kernel
+// computes the exponential of satisfaction_exponent() for a block of
+// customers at once (engine::exp_array) and passes it in.
+inline double satisfaction_exponent(const ModelParams& m, double S) { return m.churn_satisfaction * (m.satisfaction_ref - S); }
+inline double churn_hazard(const Segment& seg, double exp_satisfaction, double spike, double tenure_factor) {
+  return seg.churn_hazard * exp_satisfaction * (1.0 + spike) * tenure_factor;
 }
-// Churn with probability 1 - exp(-h).
-inline bool churns(double u, double hazard) { return u < -std::expm1(-hazard); }
+inline double churn_hazard(const ModelParams& m, const Segment& seg, double S, double spike, double tenure_factor) {
+  return churn_hazard(seg, fast_exp(satisfaction_exponent(m, S)), spike, tenure_factor);
+}
+// Churn with probability 1 - exp(-h), decided as h > E with E = -log(1 - u)
+// the uniform's exponential variate (exactly the same event; one logarithm
+// per customer shared by every policy lane instead of an exponential per lane).
+inline double exponential_variate(double u) { return fast_log1p_neg(u); }
+inline bool churns(double exponential, double hazard) { return hazard > exponential; }
 // The tenure factor (1 + tenure)^(-churn_tenure): long-tenured customers churn less (F5).
-inline double tenure_factor(double tenure, double churn_tenure) { return std::pow(1.0 + tenure, -churn_tenure); }
+inline double tenure_factor(double tenure, double churn_tenure) {
+  return churn_tenure == 0.0 ? 1.0 : fast_exp(-churn_tenure * fast_log(1.0 + tenure));
+}
 // The churn spike after the month's churn decision: k <- spike_decay k.
 inline double decayed_spike(const ModelParams& m, double spike) { return m.spike_decay * spike; }
 
@@ -170,9 +206,8 @@ inline double ambient_negative(const WomParams& w, double rate, double S) {
 struct AdoptionConstants {
   double log1m_deterrence, log1m_strong, log1m_weak, one_minus_advertising, negative_weight, advertising;
   explicit AdoptionConstants(const WomParams& w)
-      : log1m_deterrence(std::log1p(-w.deterrence)), log1m_strong(std::log1p(-w.strong_tie_effect)),
-        log1m_weak(std::log1p(-w.weak_tie_effect)), one_minus_advertising(1.0 - w.advertising),
-        negative_weight(w.negative_weight), advertising(w.advertising) {}
+      : log1m_deterrence(log1m(w.deterrence)), log1m_strong(log1m(w.strong_tie_effect)), log1m_weak(log1m(w.weak_tie_effect)),
+        one_minus_advertising(1.0 - w.advertising), negative_weight(w.negative_weight), advertising(w.advertising) {}
 };
 enum class Adoption : std::uint8_t { none, organic, referred };
 struct AdoptionOdds {
@@ -189,15 +224,25 @@ inline Adoption adopts(double u, const AdoptionOdds& odds) {
   if (!(u < odds.p)) return Adoption::none;
   return u < odds.organic ? Adoption::organic : Adoption::referred;
 }
+// An upper bound of the adoption probability from the positive exposure alone:
+// delta <= 1 and 1 - keep <= -ln keep = x+_s |ln(1 - strong)| + x+_w |ln(1 - weak)|,
+// so p <= adv + (1 - adv) (that sum). A uniform at or above it adopts in no
+// lane, and the two exponentials need not be computed: the decision is the
+// same. The bound is widened by a relative 1e-12, far beyond the few ulps of
+// rounding in p.
+inline double adoption_bound(const AdoptionConstants& c, double x_strong, double x_weak) {
+  const double wom = -(x_strong * c.log1m_strong + x_weak * c.log1m_weak);
+  return (c.advertising + c.one_minus_advertising * wom) * (1.0 + 1e-12);
+}
 
 // ---- End of month ----
 // Q_{t+1} = max(floor, Q_t exp(-fix_effect fixes / N)).
 inline double next_quality(const ModelParams& m, double quality, double fixes, double customers) {
-  return std::max(m.quality_floor, quality * std::exp(-m.fix_effect * fixes / customers));
+  return std::max(m.quality_floor, quality * fast_exp(-m.fix_effect * fixes / customers));
 }
 // Discount factor of month t: (1 + rate)^(-t / 12).
 inline double discount_factor(double annual_rate, std::uint32_t month) {
-  return std::pow(1.0 + annual_rate, -static_cast<double>(month) / 12.0);
+  return month == 0 ? 1.0 : fast_exp(-static_cast<double>(month) / 12.0 * fast_log(1.0 + annual_rate));
 }
 
 // Initial satisfaction: clip(mean + sd z, 0.01, 0.99).

@@ -170,9 +170,13 @@ TEST(ModelFunctions, ChurnHazardTenureAndSpike) {
   EXPECT_NEAR(proc::tenure_factor(15.0, 0.5), 0.25, kTight);  // (1 + 15)^-0.5
   EXPECT_EQ(proc::tenure_factor(0.0, 0.5), 1.0);
   EXPECT_NEAR(proc::decayed_spike(m, 0.6), 0.3, kTight);
-  // Churn iff u < 1 - e^-h: h = ln 2 gives probability 1/2.
-  EXPECT_TRUE(proc::churns(0.4999, std::log(2.0)));
-  EXPECT_FALSE(proc::churns(0.5001, std::log(2.0)));
+  // Churn iff u < 1 - e^-h, decided as h > E = -log(1 - u): h = ln 2 gives probability 1/2.
+  EXPECT_NEAR(proc::exponential_variate(0.5), std::log(2.0), kTight);
+  EXPECT_TRUE(proc::churns(proc::exponential_variate(0.4999), std::log(2.0)));
+  EXPECT_FALSE(proc::churns(proc::exponential_variate(0.5001), std::log(2.0)));
+  // The hazard from a precomputed exp(churn_satisfaction (ref - S)), as the kernel calls it.
+  EXPECT_NEAR(proc::churn_hazard(seg, std::exp(1.0), 0.5, 0.8), 0.015 * std::exp(1.0) * 1.2, kTight);
+  EXPECT_NEAR(proc::satisfaction_exponent(m, 0.45), 1.0, kTight);
 }
 
 TEST(ModelFunctions, SpendAndAmbientWordOfMouth) {
@@ -209,6 +213,31 @@ TEST(ModelFunctions, AdoptionOddsAndTheOrganicReferredSplit) {
   const auto alone = proc::adoption_odds(c, 0.0, 0.0, 0.0);
   EXPECT_NEAR(alone.p, 0.01, kTight);
   EXPECT_EQ(proc::adopts(0.0099, alone), proc::Adoption::organic);
+}
+
+TEST(ModelFunctions, OneMinusExpIsAccurateForTinyArguments) {
+  for (const double y : {-1e-300, -1e-12, -1e-6, -0.0155, -0.0157, -0.5, -20.0})
+    EXPECT_NEAR(proc::one_minus_exp(y), -std::expm1(y), 1e-14 * -std::expm1(y)) << y;
+  EXPECT_EQ(proc::one_minus_exp(0.0), 0.0);
+  // Severity from a tiny uniform keeps its precision: (1 - (1-u)^(1/b))^(1/a) ~ (u/b)^(1/a).
+  EXPECT_NEAR(proc::severity(1e-12, 1.0, 2.0), 5e-13, 1e-24);
+}
+
+TEST(ModelFunctions, AdoptionBoundIsAboveEveryAdoptionProbability) {
+  WomParams w;
+  w.advertising = 0.01;
+  w.strong_tie_effect = 0.1;
+  w.weak_tie_effect = 0.05;
+  w.deterrence = 0.2;
+  const proc::AdoptionConstants c(w);
+  for (const double xs : {0.0, 0.3, 2.0, 40.0})
+    for (const double xw : {0.0, 0.7, 9.0})
+      for (const double xn : {0.0, 1.0}) {
+        const double p = proc::adoption_odds(c, xs, xw, xn).p, bound = proc::adoption_bound(c, xs, xw);
+        EXPECT_GE(bound, p) << xs << " " << xw << " " << xn;
+        // Tight where most prospects are (little exposure), so it does skip the exponentials there.
+        if (xn == 0.0 && xs + xw > 0 && xs + xw <= 1.0) EXPECT_LT(bound, 1.1 * p);
+      }
 }
 
 TEST(ModelFunctions, QualityDiscountAndInitialSatisfaction) {

@@ -24,6 +24,7 @@
 #include <span>
 #include <vector>
 
+#include "engine/simd.hpp"
 #include "model_test_support.hpp"
 
 namespace {
@@ -819,6 +820,29 @@ TEST(ModelDeterminism, APolicyIsTheSameAloneOrInABatch) {
   const auto passes = srp1::simulate_policies(sc, many, kSeed, 2, g, kThreads);
   ASSERT_EQ(passes.size(), many.size());
   for (const auto& r : passes) EXPECT_TRUE(r.series == batch[2].series);
+}
+
+// Results do not depend on the CPU's instruction set: the batched draws and
+// exponentials give the same bits at every SIMD level (engine/simd.hpp), so
+// a whole replication is bit for bit the same on the portable path and on
+// every vector path this machine has.
+TEST(ModelDeterminism, EverySimdLevelGivesTheSameResults) {
+  const Scenario sc = busy_scenario();
+  const auto g = srp1::build_network(sc, kSeed, 1, kThreads);
+  const std::vector<std::size_t> all = {0, 1, 2};
+  const auto before = engine::simd::level();
+  engine::simd::set_level(engine::simd::Level::portable);
+  const auto portable = srp1::simulate_policies(sc, all, kSeed, 1, g, kThreads);
+  int levels = 0;
+  for (const auto level : {engine::simd::Level::avx2, engine::simd::Level::avx512}) {
+    if (!engine::simd::supported(level)) continue;
+    engine::simd::set_level(level);
+    const auto vector = srp1::simulate_policies(sc, all, kSeed, 1, g, kThreads);
+    for (std::size_t p = 0; p < all.size(); ++p) EXPECT_TRUE(vector[p] == portable[p]) << engine::simd::name(level);
+    ++levels;
+  }
+  engine::simd::set_level(before);
+  if (levels == 0) GTEST_SKIP() << "this CPU has no vector level beyond the portable one";
 }
 
 TEST(ModelDeterminism, CommonRandomNumbersAcrossPolicies) {
