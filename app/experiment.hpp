@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "app/calibration_spec.hpp"
 #include "app/sweep.hpp"
 #include "engine/config.hpp"
 #include "models/srp1/parameters.hpp"
@@ -27,6 +28,7 @@ struct Experiment {
   std::filesystem::path output_path;      // [output].path resolved against the file's folder
   std::string toml_text;                  // the input text exactly as given
   Sweep sweep;                            // [sweep]; design none for a plain experiment
+  Calibration calibration;                // [calibration]; method none without one
 
   // Number of points: 1 without a sweep.
   [[nodiscard]] std::uint64_t points() const { return sweep.active() ? sweep.points() : 1; }
@@ -34,12 +36,17 @@ struct Experiment {
   [[nodiscard]] srp1::Scenario scenario_at(std::uint64_t point) const {
     return sweep.active() ? sweep.scenario_at(scenario, point) : scenario;
   }
+  // The simulation seed of point k: the experiment's, except in a calibration batch.
+  [[nodiscard]] std::uint64_t seed_at(std::uint64_t point) const {
+    return sweep.seeds.empty() ? seed : sweep.seeds[point];
+  }
 };
 
 // The top-level keys the experiment file has besides the model's own
 // (parameter_table.hpp): what the loader accepts and the docs describe.
 inline constexpr std::string_view kExperimentKeys[] = {"name", "description", "seed", "replications", "population",
-                                                       "segments", "model", "wom", "policies", "output", "sweep"};
+                                                       "segments", "model", "wom", "policies", "output", "sweep",
+                                                       "calibration"};
 
 // Parses and validates. Throws engine::InputError listing every problem as
 // "file:line: key: what is wrong (what is allowed)". `source_name` is used

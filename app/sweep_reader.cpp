@@ -224,18 +224,6 @@ bool read_design(Reader& r, const toml::table& t, Sweep& s) {
   return true;
 }
 
-// The entries of [sweep.parameters] in file order (toml++ tables are sorted by key).
-std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml::table& params) {
-  std::vector<std::pair<std::string, const toml::node*>> entries;
-  for (const auto& [key, node] : params) entries.emplace_back(std::string(key.str()), &node);
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-    const auto& pa = a.second->source().begin;
-    const auto& pb = b.second->source().begin;
-    return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
-  });
-  return entries;
-}
-
 // Rules between parameters (a weight group's positive sum, a policy's start
 // month) that a sweep can break at some points only.
 void check_every_point(Reader& r, const toml::table& params, const Experiment& e) {
@@ -259,6 +247,17 @@ void check_every_point(Reader& r, const toml::table& params, const Experiment& e
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml::table& params) {
+  std::vector<std::pair<std::string, const toml::node*>> entries;
+  for (const auto& [key, node] : params) entries.emplace_back(std::string(key.str()), &node);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const auto& pa = a.second->source().begin;
+    const auto& pb = b.second->source().begin;
+    return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
+  });
+  return entries;
+}
 
 void report_unknown_path(Reader& r, const toml::node* where, const std::string& key, const std::string& path,
                          const srp1::Scenario& sc) {
