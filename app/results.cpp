@@ -129,7 +129,8 @@ std::vector<std::string> sweep_parameters(const engine::h5::File& f) {
 }
 
 std::string experiment_fingerprint(const Experiment& e) {
-  return engine::sha256_hex(e.toml_text) + " replications=" + std::to_string(e.replications) +
+  // A posterior sweep's points live in its source file: a changed file is other work.
+  return engine::sha256_hex(e.toml_text) + e.sweep.source_sha256 + " replications=" + std::to_string(e.replications) +
          " engine=" + engine::kEngineVersion + " commit=" + engine::kGitCommit;
 }
 
@@ -329,6 +330,10 @@ void write_provenance(h5::File& f, const Experiment& e, const RunFacts& facts, c
   f.set_attribute("sweep_parameters", parameter_paths);
   f.set_attribute("sweep_base_points", static_cast<std::int64_t>(sweep.active() ? sweep.base_points : 1));
   if (sweep.design == SweepDesign::grid) f.set_attribute("sweep_levels", static_cast<std::int64_t>(sweep.levels));
+  if (sweep.design == SweepDesign::posterior) {
+    f.set_attribute("source_calibration", sweep.source);
+    f.set_attribute("source_calibration_sha256", sweep.source_sha256);
+  }
   f.set_attribute("points_total", static_cast<std::int64_t>(e.points()));
   f.set_attribute("points_done", static_cast<std::int64_t>(points.size()));
   f.set_attribute("complete", static_cast<std::int64_t>(complete ? 1 : 0));
