@@ -185,6 +185,19 @@ TEST_F(Calibrate, TheFileIsIdenticalAtOneAndTwoThreadsAndAfterAKillAndResume) {
   EXPECT_EQ(run_cli("calibrate " + exp.string() + " -q -o " + one.string()).code, 1) << "never overwritten without --force";
 }
 
+TEST_F(Calibrate, TwoMpiRanksWriteTheFileOfOneProcess) {
+  if (!built_with_mpi()) GTEST_SKIP() << "loyalsim was built without MPI";
+  const std::string small = "method = \"abc-smc\"\nparticles = 30\nmax_simulations = 300\ndraws = 10\nround_fill = 30\n";
+  const auto exp = write("mpi.toml", calibration_experiment(small));
+  const auto one = dir_ / "one.h5", two = dir_ / "two.h5";
+  ASSERT_TRUE(finished(run_cli("calibrate " + exp.string() + " -q --threads 1 -o " + one.string())));
+  const auto r = shell(mpirun(2) + "calibrate " + exp.string() + " --threads 1 -o " + two.string());
+  ASSERT_TRUE(finished(r)) << r.output;
+  EXPECT_NE(r.output.find("x 2 MPI ranks"), std::string::npos) << r.output;
+  expect_same_datasets(one, two);
+  EXPECT_EQ(File::open_read(two).number_attribute("processes"), 2);
+}
+
 TEST_F(Calibrate, CheckPrintsTheTargetsAtTheExperimentsParametersAndItsStatusSaysWhetherAllAreMet) {
   const auto exp = smc_experiment();
   const auto met = run_cli("calibrate " + exp.string() + " --check -q");
