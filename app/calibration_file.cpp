@@ -442,21 +442,21 @@ std::string file_sha256(const std::filesystem::path& path) {
   return engine::sha256_hex(s.str());
 }
 
-PosteriorDraws read_posterior_draws(const std::filesystem::path& path) {
+PosteriorDraws read_posterior_draws(const std::filesystem::path& path, const std::string& shown) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw engine::RuntimeFailure("no calibration file " + path.string());
+  if (!std::filesystem::is_regular_file(path, ec)) throw engine::RuntimeFailure(shown + ": no such file");
   PosteriorDraws d;
   try {
     const h5::File f = h5::File::open_read(path);
     if (!f.has_attribute("format") || f.string_attribute("format") != kCalibrationFormat)
-      throw engine::RuntimeFailure(path.string() + " is not a loyalsim calibration file");
+      throw engine::RuntimeFailure(shown + " is not a loyalsim calibration file");
     d.parameters = f.read_strings("parameter");
     d.values = f.read_doubles("posterior_draws");
   } catch (const engine::RuntimeFailure& ex) {
     const std::string what = ex.what();
     throw engine::RuntimeFailure(what.find("calibration file") != std::string::npos
                                      ? what
-                                     : path.string() + " is not a readable loyalsim calibration file");
+                                     : shown + " is not a readable loyalsim calibration file");
   }
   d.draws = d.parameters.empty() ? 0 : d.values.size() / d.parameters.size();
   d.sha256 = file_sha256(path);

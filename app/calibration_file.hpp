@@ -52,8 +52,9 @@ struct PosteriorDraws {
   std::size_t draws = 0;
   std::string sha256;                   // of the file's bytes
 };
-// Throws engine::RuntimeFailure saying what is wrong (missing, unreadable, not a calibration file).
-PosteriorDraws read_posterior_draws(const std::filesystem::path& path);
+// Throws engine::RuntimeFailure saying what is wrong (missing, unreadable, not
+// a calibration file), naming the file as `shown`.
+PosteriorDraws read_posterior_draws(const std::filesystem::path& path, const std::string& shown);
 
 // SHA-256 of a file's bytes (hex).
 std::string file_sha256(const std::filesystem::path& path);

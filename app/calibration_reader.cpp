@@ -139,7 +139,7 @@ bool read_prior(Reader& r, const toml::node& spec, const std::string& key, const
   for (const double b : {p.a, p.b})
     if (!row.range.contains(b)) {
       r.problem(t->get("bounds"), key + ".bounds", "bound " + format_number(b) + " is outside the parameter's range",
-                "bounds inside " + row.range.describe());
+                "bounds that are each " + row.range.describe());
       return false;
     }
   if (p.kind == cal::PriorKind::loguniform && !(p.a > 0)) {
@@ -372,6 +372,25 @@ void read_targets(Reader& r, const toml::table& t, Experiment& e) {
   }
 }
 
+// The budget must cover what the method does before it can stop: the prior
+// sample (abc-smc), the start batch and the fresh re-simulation (optimize).
+void check_budget(Reader& r, const toml::table& t, const Calibration& c) {
+  const toml::node* where = t.get("max_simulations") ? t.get("max_simulations") : &t;
+  if (c.method == CalibrationMethod::abc_smc && c.max_simulations < c.particles)
+    r.problem(where, "calibration.max_simulations",
+              std::to_string(c.max_simulations) + " simulations cannot draw the " + std::to_string(c.particles) +
+                  " particles of the prior sample",
+              "max_simulations >= particles (a calibration takes ~10-20 x particles)");
+  if (c.method != CalibrationMethod::optimize || c.parameters.empty()) return;
+  const std::uint64_t start = c.start_points ? c.start_points : 10 * c.parameters.size();
+  const std::uint64_t needed = (start + c.fresh_repeats) * c.seeds;
+  if (c.max_simulations < needed)
+    r.problem(where, "calibration.max_simulations",
+              std::to_string(c.max_simulations) + " simulations do not cover the start batch and the fresh re-simulation (" +
+                  std::to_string(needed) + ")",
+              "max_simulations >= (start_points + fresh_repeats) x seeds, and more for the search");
+}
+
 }  // namespace
 
 QuantityFilters filters_of(Quantity q) {
@@ -394,6 +413,7 @@ void read_calibration(Reader& r, const toml::table& t, Experiment& e) {
   read_settings(r, t, e.calibration);
   read_parameters(r, t, e);
   read_targets(r, t, e);
+  check_budget(r, t, e.calibration);
 }
 
 }  // namespace loyalsim::app

@@ -263,7 +263,7 @@ void read_posterior_sweep(Reader& r, const toml::table& t, Experiment& e) {
   const std::filesystem::path path = (std::filesystem::path(r.file()).parent_path() / source).lexically_normal();
   PosteriorDraws draws;
   try {
-    draws = read_posterior_draws(path);
+    draws = read_posterior_draws(path, source);
   } catch (const std::exception& ex) {
     r.problem(t.get("source"), "sweep.source", ex.what(), "the path of a calibration file written by loyalsim calibrate, relative to the experiment's folder");
     return;
