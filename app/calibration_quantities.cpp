@@ -31,22 +31,8 @@ RunQuantity ratio(const RunQuantity& a, const RunQuantity& b) {
   return {r, std::abs(r) * std::sqrt(a.se * a.se / (a.value * a.value) + b.se * b.se / (b.value * b.value))};
 }
 
-// The model's per-band, per-segment and first-failure counts (results
-// format 1.1 additions). Until the model has them the quantities that need
-// them are undefined (NaN, a failed run), so the rest still works.
-template <class R>
-concept HasBandCounts = requires(const R& r) { r.band_failures[0] + r.band_complaints[0]; };
-template <class R>
-concept HasSegmentCounts = requires(const R& r) { r.segment_churned[0] + r.segment_active_start[0]; };
-template <class R>
-concept HasFirstFailures = requires(const R& r) { r.first_failures[0]; };
-
-template <class R>
-RunQuantity band_complaint_rate(const R& run, int band) {
-  if constexpr (HasBandCounts<R>)
-    return share(static_cast<double>(run.band_complaints[band]), static_cast<double>(run.band_failures[band]));
-  else
-    return {kNaN, kNaN};
+RunQuantity band_complaint_rate(const RunResult& run, int band) {
+  return share(static_cast<double>(run.band_complaints[band]), static_cast<double>(run.band_failures[band]));
 }
 
 // Mean over months of churned / active at the start of the month, with the
@@ -65,28 +51,19 @@ RunQuantity mean_monthly_share(std::uint32_t months, const Churned& churned, con
   return {sum / used, std::sqrt(var) / used};
 }
 
-template <class R>
-RunQuantity segment_monthly_churn(const R& run, int segment) {
-  if constexpr (HasSegmentCounts<R>) {
-    const std::size_t base = static_cast<std::size_t>(segment) * run.months;
-    return mean_monthly_share(
-        run.months, [&](std::uint32_t t) { return static_cast<double>(run.segment_churned[base + t - 1]); },
-        [&](std::uint32_t t) { return static_cast<double>(run.segment_active_start[base + t - 1]); });
-  } else {
-    return {kNaN, kNaN};
-  }
+// segment_churned and segment_active_start are [segment * (T+1) + month], month 0 unused.
+RunQuantity segment_monthly_churn(const RunResult& run, int segment) {
+  const std::size_t base = static_cast<std::size_t>(segment) * (run.months + 1);
+  return mean_monthly_share(
+      run.months, [&](std::uint32_t t) { return static_cast<double>(run.segment_churned[base + t]); },
+      [&](std::uint32_t t) { return static_cast<double>(run.segment_active_start[base + t]); });
 }
 
 // Initial customers whose first failure in the horizon falls in months 1..m.
-template <class R>
-RunQuantity problem_share(const R& run, std::uint32_t months, double customers) {
-  if constexpr (HasFirstFailures<R>) {
-    double x = 0.0;
-    for (std::uint32_t t = 1; t <= months; ++t) x += static_cast<double>(run.first_failures[t]);
-    return share(x, customers);
-  } else {
-    return {kNaN, kNaN};
-  }
+RunQuantity problem_share(const RunResult& run, std::uint32_t months, double customers) {
+  double x = 0.0;
+  for (std::uint32_t t = 1; t <= months; ++t) x += static_cast<double>(run.first_failures[t]);
+  return share(x, customers);
 }
 
 // 12-month retention of a first-failure class over the reference group's, in

@@ -64,46 +64,60 @@ RunEstimate estimate_run(const Experiment& e, const ThreadPlan& plan, int thread
   return est;
 }
 
+namespace {
+
+// Every field of a run, in one order, for the checkpoint codec: fixed-size
+// arrays and vectors whose sizes follow from (months, segments).
+template <class F>
+void for_each_field(srp1::RunResult& r, F&& f) {
+  f(r.series.data(), r.series.size());
+  f(r.fact_count.data(), r.fact_count.size());
+  f(r.fact_retained.data(), r.fact_retained.size());
+  f(r.quintile_count.data(), r.quintile_count.size());
+  f(r.quintile_retained.data(), r.quintile_retained.size());
+  f(r.band_failures.data(), r.band_failures.size());
+  f(r.band_complaints.data(), r.band_complaints.size());
+  f(r.segment_churned.data(), r.segment_churned.size());
+  f(r.segment_active_start.data(), r.segment_active_start.size());
+  f(r.first_failures.data(), r.first_failures.size());
+}
+
+srp1::RunResult sized_run(std::uint32_t months, std::size_t segments) {
+  srp1::RunResult r;
+  r.months = months;
+  r.series.resize(static_cast<std::size_t>(srp1::kMetricCount) * (months + 1));
+  r.segment_churned.resize(segments * (months + 1));
+  r.segment_active_start.resize(segments * (months + 1));
+  r.first_failures.resize(months + 1);
+  return r;
+}
+
+}  // namespace
+
 std::vector<std::byte> encode_replication(const std::vector<srp1::RunResult>& runs) {
   std::vector<std::byte> out;
-  auto put = [&out](const void* p, std::size_t n) {
-    const auto* b = static_cast<const std::byte*>(p);
-    out.insert(out.end(), b, b + n);
-  };
-  for (const auto& r : runs) {
-    put(r.series.data(), r.series.size() * sizeof(double));
-    put(r.fact_count.data(), sizeof(r.fact_count));
-    put(r.fact_retained.data(), sizeof(r.fact_retained));
-    put(r.quintile_count.data(), sizeof(r.quintile_count));
-    put(r.quintile_retained.data(), sizeof(r.quintile_retained));
-  }
+  for (srp1::RunResult r : runs)
+    for_each_field(r, [&out](const auto* p, std::size_t n) {
+      const auto* b = reinterpret_cast<const std::byte*>(p);
+      out.insert(out.end(), b, b + n * sizeof(*p));
+    });
   return out;
 }
 
 std::vector<srp1::RunResult> decode_replication(const std::vector<std::byte>& bytes, std::uint32_t policies,
-                                                std::uint32_t months) {
-  const std::size_t series = static_cast<std::size_t>(srp1::kMetricCount) * (months + 1);
-  const std::size_t per_run = series * sizeof(double) + 2 * sizeof(std::array<std::int64_t, srp1::kFactCells>) +
-                              2 * sizeof(std::array<std::int64_t, srp1::kQuintiles>);
-  if (bytes.size() != per_run * policies)
+                                                std::uint32_t months, std::size_t segments) {
+  std::vector<srp1::RunResult> runs(policies, sized_run(months, segments));
+  std::size_t expected = 0;
+  for_each_field(runs.front(), [&](const auto* p, std::size_t n) { expected += n * sizeof(*p); });
+  if (bytes.size() != expected * policies)
     throw engine::RuntimeFailure("checkpoint unit has " + std::to_string(bytes.size()) + " bytes, expected " +
-                                 std::to_string(per_run * policies));
-  std::vector<srp1::RunResult> runs(policies);
-  const std::byte* p = bytes.data();
-  for (auto& r : runs) {
-    r.months = months;
-    r.series.resize(series);
-    std::memcpy(r.series.data(), p, series * sizeof(double));
-    p += series * sizeof(double);
-    std::memcpy(r.fact_count.data(), p, sizeof(r.fact_count));
-    p += sizeof(r.fact_count);
-    std::memcpy(r.fact_retained.data(), p, sizeof(r.fact_retained));
-    p += sizeof(r.fact_retained);
-    std::memcpy(r.quintile_count.data(), p, sizeof(r.quintile_count));
-    p += sizeof(r.quintile_count);
-    std::memcpy(r.quintile_retained.data(), p, sizeof(r.quintile_retained));
-    p += sizeof(r.quintile_retained);
-  }
+                                 std::to_string(expected * policies));
+  const std::byte* at = bytes.data();
+  for (auto& r : runs)
+    for_each_field(r, [&at](auto* p, std::size_t n) {
+      std::memcpy(p, at, n * sizeof(*p));
+      at += n * sizeof(*p);
+    });
   return runs;
 }
 
@@ -147,7 +161,7 @@ Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {
     std::optional<std::vector<std::byte>> saved;
     if (opt.store) saved = opt.store->load(u);
     if (saved) {
-      place(u, decode_replication(*saved, ens.policies, T));
+      place(u, decode_replication(*saved, ens.policies, T, e.scenario.segments.size()));
       if (opt.progress) opt.progress->advance(months_per_unit);
     } else {
       todo.push_back(u);
@@ -229,7 +243,7 @@ Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {
     try {
       opt.remote->serve(take,
                         [&](std::uint64_t unit, const std::vector<std::byte>& bytes) {
-                          finish(unit, decode_replication(bytes, ens.policies, T));
+                          finish(unit, decode_replication(bytes, ens.policies, T, e.scenario.segments.size()));
                           if (opt.progress) opt.progress->advance(months_per_unit);
                         },
                         [&] {

@@ -113,6 +113,6 @@ Ensemble run_ensemble(const Experiment& experiment, const EnsembleOptions& optio
 // Serialization of one replication's runs (all policies) for the checkpoint store.
 std::vector<std::byte> encode_replication(const std::vector<srp1::RunResult>& runs);
 std::vector<srp1::RunResult> decode_replication(const std::vector<std::byte>& bytes,
-                                                std::uint32_t policies, std::uint32_t months);
+                                                std::uint32_t policies, std::uint32_t months, std::size_t segments);
 
 }  // namespace loyalsim::app

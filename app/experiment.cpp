@@ -201,6 +201,8 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   if (r.integer(root, "replications", "replications", v, 1, 100'000)) e.replications = static_cast<std::uint32_t>(v);
   read_scope(r, root, ParameterScope::run, "", sc);
   read_population(r, root, sc);
+  // Unset, the simulated customers stand for themselves (no [population] table included).
+  if (!(sc.population.represents > 0)) sc.population.represents = static_cast<double>(sc.population.customers);
 
   if (const toml::array* segs = r.table_array(root, "segments", "segments")) {
     if (segs->empty())

@@ -31,6 +31,7 @@
 #include "engine/errors.hpp"
 #include "engine/hdf5.hpp"
 #include "engine/progress.hpp"
+#include "engine/simd.hpp"
 #include "engine/version.hpp"
 #include "models/srp1/parameter_table.hpp"
 
@@ -446,6 +447,12 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitBadInput;
   }
 
+  try {
+    engine::simd::configure_from_environment();  // LOYALSIM_SIMD (docs/performance.md)
+  } catch (const engine::InputError& e) {
+    std::cerr << e.what() << "\nloyalsim: bad environment; nothing was run.\n";
+    return kExitBadInput;
+  }
   engine::h5::silence_library_errors();
   // Under an MPI launcher, `run` becomes one rank of a distributed run. A
   // failure on any rank ends every rank (MPI_Abort), so none waits forever.

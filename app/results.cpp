@@ -139,7 +139,7 @@ namespace {
 
 // The dimensions every results file has, with their coordinates.
 struct Dimensions {
-  h5::Dimension point, policy, replication, month, fact_class, band, quintile, parameter;
+  h5::Dimension point, policy, replication, month, fact_class, band, quintile, parameter, segment;
 };
 
 Dimensions write_dimensions(h5::File& f, const Experiment& e, const std::vector<std::uint64_t>& points,
@@ -165,6 +165,9 @@ Dimensions write_dimensions(h5::File& f, const Experiment& e, const std::vector<
   d.quintile = f.add_dimension("satisfaction_quintile", std::span<const std::int32_t>(quintiles),
                                "quintile of initial customers' reported satisfaction at month 0 (1 = lowest)");
   d.parameter = f.add_dimension("parameter", parameter_paths, "model parameter, by its path in the experiment file");
+  std::vector<std::string> segment_names;
+  for (const auto& seg : sc.segments) segment_names.push_back(seg.name);
+  d.segment = f.add_dimension("segment", segment_names, "customer segment");
   return d;
 }
 
@@ -245,6 +248,38 @@ void write_fact_cohorts(h5::File& f, const Dimensions& d, const Ensemble& ens, c
           with_coordinates({{"units", "customers"}, {"long_name", "of quintile_count, active at the end of month 12"}}));
 }
 
+// The counts calibration targets need beyond the metrics (CALIBRATION.md quantities).
+void write_target_counts(h5::File& f, const Dimensions& d, const Ensemble& ens, const std::vector<std::uint64_t>& points,
+                         const std::function<Attributes(Attributes)>& with_coordinates) {
+  const std::uint32_t P = ens.policies, R = ens.replications, M = static_cast<std::uint32_t>(d.month.size);
+  const auto S = static_cast<hsize_t>(d.segment.size);
+  auto gather = [&](auto member) {
+    std::vector<std::int64_t> out;
+    for (const std::uint64_t pt : points)
+      for (std::uint32_t p = 0; p < P; ++p)
+        for (std::uint32_t r = 0; r < R; ++r)
+          for (const std::int64_t x : ens.run(pt, p, r).*member) out.push_back(x);
+    return out;
+  };
+  const std::vector<h5::Dimension> band_dims = {d.point, d.policy, d.replication, d.band};
+  const std::vector<hsize_t> band_chunk = {1, P, R, srp1::kBands};
+  f.write("band_failures", band_dims, gather(&srp1::RunResult::band_failures), band_chunk,
+          with_coordinates({{"units", "failures"}, {"long_name", "failures in months 1..T by severity band"}}));
+  f.write("band_complaints", band_dims, gather(&srp1::RunResult::band_complaints), band_chunk,
+          with_coordinates({{"units", "complaints"}, {"long_name", "of band_failures, those complained about"}}));
+  const std::vector<h5::Dimension> seg_dims = {d.point, d.policy, d.replication, d.segment, d.month};
+  const std::vector<hsize_t> seg_chunk = {1, 1, R, S, M};
+  f.write("segment_churned", seg_dims, gather(&srp1::RunResult::segment_churned), seg_chunk,
+          with_coordinates({{"units", "customers"}, {"long_name", "customers of the segment who churned in the month"}}));
+  f.write("segment_active_start", seg_dims, gather(&srp1::RunResult::segment_active_start), seg_chunk,
+          with_coordinates({{"units", "customers"},
+                            {"long_name", "customers of the segment active at the start of the month"}}));
+  f.write("first_failures", {d.point, d.policy, d.replication, d.month}, gather(&srp1::RunResult::first_failures),
+          {1, 1, R, M},
+          with_coordinates({{"units", "customers"},
+                            {"long_name", "initial customers whose first failure of the horizon fell in the month"}}));
+}
+
 // Every resolved parameter value of every point (defaults included), so a
 // file keeps its inputs even if the engine's defaults change later.
 void write_parameter_values(h5::File& f, const Dimensions& d, const Experiment& e, const std::vector<std::uint64_t>& points,
@@ -263,7 +298,7 @@ void write_parameter_values(h5::File& f, const Dimensions& d, const Experiment& 
   for (const auto& ref : params) {
     units.emplace_back(ref.row->unit);
     std::string c;
-    for (const char* name : ref.row->choices) c += (c.empty() ? "" : " ") + std::string(name);
+    for (const char* name : ref.row->choices) c.append(c.empty() ? "" : " ").append(name);
     choices.push_back(c);
   }
   f.write("parameter_unit", {d.parameter}, units, {{"long_name", "unit of the parameter"}});
@@ -377,6 +412,7 @@ void write_results(const std::filesystem::path& path, const Experiment& e, const
     write_metric_series(f, d, ens, points, with_coordinates);
     write_summaries(f, d, ens, points, e.scenario.policies.front().name, with_coordinates);
     write_fact_cohorts(f, d, ens, points, with_coordinates);
+    write_target_counts(f, d, ens, points, with_coordinates);
     write_parameter_values(f, d, e, points, params, with_coordinates);
     write_provenance(f, e, facts, points, complete);
     f.close();

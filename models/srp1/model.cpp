@@ -90,7 +90,7 @@ struct RunConstants {
     cause_cumulative[kCauses - 1] = 1.0;
     const std::uint32_t max_tenure = sc.population.initial_tenure_max + sc.warmup_months + sc.horizon_months + 1;
     tenure_factor.resize(max_tenure + 1);
-    for (std::uint32_t t = 0; t <= max_tenure; ++t) tenure_factor[t] = std::pow(1.0 + t, -m.churn_tenure);
+    for (std::uint32_t t = 0; t <= max_tenure; ++t) tenure_factor[t] = proc::tenure_factor(t, m.churn_tenure);
   }
   [[nodiscard]] std::uint8_t segment_of(double u) const {
     std::size_t i = 0;
@@ -120,17 +120,29 @@ struct MonthSums {
   std::array<double, kMetricCount> v{};
   double reported_satisfaction = 0.0;
   double active_at_start = 0.0;  // customers active at the start of the month (programme cost)
+  std::array<double, kBands> band_failures{}, band_complaints{};
   MonthSums& operator+=(const MonthSums& o) {
     for (int i = 0; i < kMetricCount; ++i) v[i] += o.v[i];
     reported_satisfaction += o.reported_satisfaction;
     active_at_start += o.active_at_start;
+    for (int b = 0; b < kBands; ++b) band_failures[b] += o.band_failures[b], band_complaints[b] += o.band_complaints[b];
     return *this;
   }
 };
 struct LaneSums {
   std::array<MonthSums, kMaxLanes> lane;
+  // Per lane and segment: {churned, active at the start}; sized on first use
+  // (most blocks of a run see every segment, and segments are few).
+  std::vector<double> segment;
+  void count_segment(std::size_t lane, std::size_t seg, std::size_t segments, bool churned) {
+    if (segment.empty()) segment.assign(kMaxLanes * segments * 2, 0.0);
+    segment[(lane * segments + seg) * 2 + 1] += 1;
+    if (churned) segment[(lane * segments + seg) * 2] += 1;
+  }
   LaneSums& operator+=(const LaneSums& o) {
     for (std::size_t l = 0; l < kMaxLanes; ++l) lane[l] += o.lane[l];
+    if (segment.empty()) segment.assign(o.segment.size(), 0.0);
+    for (std::size_t i = 0; i < o.segment.size(); ++i) segment[i] += o.segment[i];
     return *this;
   }
 };
@@ -259,6 +271,9 @@ class Kernel {
     for (auto& r : out) {
       r.months = T;
       r.series.assign(static_cast<std::size_t>(kMetricCount) * (T + 1), 0.0);
+      r.segment_churned.assign(sc_.segments.size() * (T + 1), 0);
+      r.segment_active_start.assign(sc_.segments.size() * (T + 1), 0);
+      r.first_failures.assign(T + 1, 0);
     }
     initial_state();
     warm_up();
@@ -274,6 +289,7 @@ class Kernel {
         const MonthSums& e = end.lane[l];
         for (const Metric m : {kActive, kCohortActive, kAcquired, kAcquiredReferred}) ms.v[m] = e.v[m];
         ms.reported_satisfaction = e.reported_satisfaction;
+        record_counts(month, l, t, out[l]);
         close_month(ms, l, t, out[l]);
       }
       if (on_month)
@@ -375,14 +391,16 @@ class Kernel {
       // 1-2. Failure and, if one occurs, complaint (or detection) and recovery.
       if (u_fail < lanes_[l].p_fail[st_.segment[n]]) {
         if (!failure) failure = rng.failure(n, m_, rc_);
-        recover_failure(*failure, seg, lanes_[l], i, t, S, X, k, pos, neg, v);
+        recover_failure(*failure, seg, lanes_[l], i, t, S, X, k, pos, neg, ms);
       }
       // 3. Relaxation. 4. Churn.
       proc::relax(m_, seg, S, X);
       const double h = proc::churn_hazard(m_, seg, S, k, rc_.tenure_factor[st_.tenure[i]]);
-      k *= m_.spike_decay;
+      k = proc::decayed_spike(m_, k);
       if (!u_churn) u_churn = rng.churn.uniform(n);
-      if (proc::churns(*u_churn, h)) {
+      const bool churned = proc::churns(*u_churn, h);
+      if (t > 0) acc.count_segment(l, st_.segment[n], sc_.segments.size(), churned);
+      if (churned) {
         neg += wom_.churned * w;
         v[kChurned] += 1;
         if (t == 0) {  // warm-up: replaced at once by a new customer at the same node
@@ -414,8 +432,8 @@ class Kernel {
   // A failure of the customer in lane slot i: silent, or a complaint or a
   // proactive detection and the recovery that follows (MODEL.md step 2).
   void recover_failure(const FailureDraws& f, const Segment& seg, const LaneMonth& lane, std::size_t i,
-                       std::uint32_t t, double& S, double& X, double& k, double& pos, double& neg,
-                       std::array<double, kMetricCount>& v) {
+                       std::uint32_t t, double& S, double& X, double& k, double& pos, double& neg, MonthSums& ms) {
+    auto& v = ms.v;
     const PolicyConstants& pc = *lane.pc;
     const Policy& pol = *pc.policy;
     const double w = seg.wom_rate;
@@ -425,6 +443,8 @@ class Kernel {
     const bool complained =
         f.u_complaint < proc::complaint_probability(m_, seg, f.s, f.blame, st_.bad[i], pol.complaint_encouragement);
     const bool detected = !complained && f.u_detection < pol.proactive_detection;
+    ms.band_failures[f.band] += 1;
+    if (complained) ms.band_complaints[f.band] += 1;
     int fact_class;
     if (!complained && !detected) {  // silent failure
       S = std::max(0.0, S - f.L);
@@ -535,6 +555,21 @@ class Kernel {
     }
   }
 
+  // The month's counts for calibration targets (band and segment), into lane l's run.
+  void record_counts(const LaneSums& month, std::size_t l, std::uint32_t t, RunResult& out) const {
+    const MonthSums& ms = month.lane[l];
+    for (int b = 0; b < kBands; ++b) {
+      out.band_failures[b] += static_cast<std::int64_t>(ms.band_failures[b]);
+      out.band_complaints[b] += static_cast<std::int64_t>(ms.band_complaints[b]);
+    }
+    const std::size_t S = sc_.segments.size();
+    if (month.segment.empty()) return;
+    for (std::size_t s = 0; s < S; ++s) {
+      out.segment_churned[s * (out.months + 1) + t] = static_cast<std::int64_t>(month.segment[(l * S + s) * 2]);
+      out.segment_active_start[s * (out.months + 1) + t] = static_cast<std::int64_t>(month.segment[(l * S + s) * 2 + 1]);
+    }
+  }
+
   // The month's derived metrics, its series entry, and the quality for next month.
   void close_month(MonthSums& month, std::size_t l, std::uint32_t t, RunResult& out) {
     auto& v = month.v;
@@ -574,6 +609,7 @@ class Kernel {
         ++out.fact_count[st_.first_fail_cell[i]];
         if (retained_after(ff + 12)) ++out.fact_retained[st_.first_fail_cell[i]];
       }
+      if (n < N_ && ff >= 1) ++out.first_failures[ff];
       if (n >= N_ || T < 12) continue;
       ++out.quintile_count[quintile[n]];
       if (retained_after(12)) ++out.quintile_retained[quintile[n]];

@@ -73,10 +73,17 @@ struct RunResult {
   std::array<std::int64_t, kFactCells> fact_retained{};
   std::array<std::int64_t, kQuintiles> quintile_count{};     // [quintile], lowest satisfaction first
   std::array<std::int64_t, kQuintiles> quintile_retained{};  // of those, active at the end of month 12
+  // Counts for calibration targets (CALIBRATION.md quantities):
+  std::array<std::int64_t, kBands> band_failures{};    // failures in months 1..T by severity band
+  std::array<std::int64_t, kBands> band_complaints{};  // of those, complained about
+  std::vector<std::int64_t> segment_churned;           // [segment * (T+1) + month], month 0 unused
+  std::vector<std::int64_t> segment_active_start;      // customers active at the start of the month, likewise
+  std::vector<std::int64_t> first_failures;            // [month]: initial customers whose first failure of the horizon fell in it
 
   [[nodiscard]] double at(Metric m, std::uint32_t month) const {
     return series[static_cast<std::size_t>(m) * (months + 1) + month];
   }
+  friend bool operator==(const RunResult&, const RunResult&) = default;
 };
 
 // Purposes of random draws (MODEL.md "Randomness"); the value is part of the

@@ -143,6 +143,10 @@ inline double churn_hazard(const ModelParams& m, const Segment& seg, double S, d
 }
 // Churn with probability 1 - exp(-h).
 inline bool churns(double u, double hazard) { return u < -std::expm1(-hazard); }
+// The tenure factor (1 + tenure)^(-churn_tenure): long-tenured customers churn less (F5).
+inline double tenure_factor(double tenure, double churn_tenure) { return std::pow(1.0 + tenure, -churn_tenure); }
+// The churn spike after the month's churn decision: k <- spike_decay k.
+inline double decayed_spike(const ModelParams& m, double spike) { return m.spike_decay * spike; }
 
 // ---- 5. Spend (F19, F20) ----
 inline double spend(const ModelParams& m, const Segment& seg, double S) {

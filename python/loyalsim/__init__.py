@@ -12,6 +12,7 @@ tables and charts a strategist needs.
 >>> loyalsim.plot_retention(ds)             # matplotlib Figure                          # doctest: +SKIP
 >>> sweep = loyalsim.open("results/recovery-levers.h5", partial=True)                 # doctest: +SKIP
 >>> loyalsim.plot_tornado(loyalsim.sensitivity(sweep, contrast=True))  # which levers matter  # doctest: +SKIP
+>>> loyalsim.report.build(ds).save("report.html")   # the strategist's report, one HTML file  # doctest: +SKIP
 
 See docs/python.md for the guide.
 """
@@ -30,18 +31,25 @@ from .calibration import (
     plot_posterior,
     plot_predictive,
 )
-from .facts import fact_checks, facts
+from .decision import payback, verdicts
+from .facts import fact_checks, facts, quintile_retention
+from .measures import file_measures
+from .parameters import parameters
 from .plots import (
     plot_contrasts,
     plot_facts,
     plot_indices_over_time,
     plot_net_value,
+    plot_payback,
     plot_retention,
     plot_tornado,
 )
+from .robustness import robustness, winner_by_parameter
 from .runner import EngineNotFoundError, RunError, apply_overrides, find_engine, run
 from .sensitivity import sensitivity
 from .tables import METRICS, policy_table, replication_outcomes
+
+from . import report  # noqa: E402  (after the modules it uses)
 
 __all__ = [
     "open",
@@ -58,11 +66,20 @@ __all__ = [
     "replication_outcomes",
     "facts",
     "fact_checks",
+    "quintile_retention",
+    "parameters",
     "plot_retention",
     "plot_net_value",
+    "plot_payback",
     "plot_contrasts",
     "plot_facts",
     "sensitivity",
+    "payback",
+    "verdicts",
+    "robustness",
+    "winner_by_parameter",
+    "file_measures",
+    "report",
     "plot_tornado",
     "plot_indices_over_time",
     "apply_overrides",

@@ -30,6 +30,8 @@ LABELS = {
     "paradox_share": "paradox events (share of complaints)",
     "wom_positive": "positive word of mouth (messages)",
     "wom_negative": "negative word of mouth (messages)",
+    "programme_cost": "programme cost (money)",
+    "acquisition_cost": "acquisition cost (money)",
 }
 _SHARES = ("retention", "satisfied_share", "paradox_share")
 
@@ -148,7 +150,7 @@ def plot_contrasts(ds: xr.Dataset, month: int | None = None, *, point: int | Non
         ax.errorbar(t["diff_mean"], y, xerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3, lw=1)
         ax.axvline(0, color="black", lw=0.8)
         ax.set_yticks(y, [f"{p}\nP(better) {pb:.0%}" for p, pb in zip(others, t["p_beats_baseline"])], fontsize=8)
-        ax.set_title(LABELS[metric], fontsize=9)
+        ax.set_title(LABELS.get(metric, metric), fontsize=9)
         if metric in _SHARES:
             from matplotlib.ticker import PercentFormatter
 
@@ -165,15 +167,19 @@ def plot_facts(ds: xr.Dataset, *, point: int | None = None, policy=None):
 
     The dashed line is the reference group (index 1); the shaded band is the
     T4 target for unresolved complainers (0.88 ± 0.04); T5 asks resolved
-    complainers to stay at or below 1.
+    complainers to stay at or below 1. ``ds`` may also be a table that
+    :func:`loyalsim.facts` returned (then ``point`` and ``policy`` are not used).
 
     >>> loyalsim.plot_facts(ds, policy="status_quo")                  # doctest: +SKIP
     """
     import warnings
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the table itself reports skipped replications
-        table = facts(ds, point=point, policy=policy)
+    if isinstance(ds, xr.Dataset):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the table itself reports skipped replications
+            table = facts(ds, point=point, policy=policy)
+    else:
+        table = ds
     policies = list(table.index.unique("policy"))
     fig, axes = _figure(1, len(policies), figsize=(5.5 * len(policies), 4.2), sharey=True)
     x = np.arange(len(CLASSES))
@@ -198,6 +204,80 @@ def plot_facts(ds: xr.Dataset, *, point: int | None = None, policy=None):
     axes[0, 0].legend(frameon=False, fontsize=8, ncol=3, loc="upper left", bbox_to_anchor=(0, -0.16))
     fig.suptitle("Stylised facts: loyalty after a first failure (95% CI)")
     return fig
+
+
+def plot_payback(data, *, point: int | None = None, policy=None, metric: str = "net_value",
+                 across_points: bool = False, ax=None, ncols: int = 2, scale: float = 1.0):  # fmt: skip
+    """Fan chart of the cumulative paired difference to the baseline, one panel per policy, payback marked.
+
+    ``data`` is a results Dataset (then :func:`loyalsim.payback` is computed
+    with ``point``, ``metric`` and ``across_points``) or a table it returned.
+    Each panel shows the mean (line), its 95% interval (the dark band: how
+    sure the mean is) and the 10–90% band of the replications (the light band:
+    how one realisation may turn out), and a dotted line at the payback month,
+    the first month from which the interval stays above 0. ``scale``
+    multiplies the values (e.g. represents / customers). ``policy`` picks
+    policies (not the baseline); ``ax=`` draws exactly one.
+
+    >>> loyalsim.plot_payback(ds)                                  # doctest: +SKIP
+    """
+    from ._style import policy_styles
+    from .decision import payback
+
+    frame = data if hasattr(data, "attrs") and "payback_month" in data.attrs else payback(
+        data, point=point, metric=metric, across_points=across_points)
+    names = list(dict.fromkeys(frame.index.get_level_values("policy")))
+    chosen = names if policy is None else ([policy] if isinstance(policy, str) else list(policy))
+    unknown = [p for p in chosen if p not in names]
+    if unknown:
+        raise KeyError(f"unknown policy {', '.join(map(repr, unknown))}; this table has {', '.join(names)}")
+    if ax is not None and len(chosen) != 1:
+        raise ValueError(f"ax= draws one policy; choose one of {', '.join(chosen)} with policy=")
+    styles = policy_styles([frame.attrs["baseline"], *names])
+    if ax is None:
+        ncols = max(1, min(ncols, len(chosen)))
+        nrows = -(-len(chosen) // ncols)
+        fig, grid = _figure(nrows, ncols, figsize=(4.8 * ncols, 3.0 * nrows + 0.4), sharey=True)
+        axes = list(grid.flat)
+        for extra in axes[len(chosen):]:
+            extra.set_visible(False)
+    else:
+        fig, axes = ax.figure, [ax]
+    for axis, name in zip(axes, chosen):
+        _payback_panel(axis, frame.loc[name] * scale, styles[name], frame.attrs["payback_month"][name], name)
+    axes[0].legend(frameon=False, fontsize=7, loc="upper left")
+    if ax is None:
+        _suptitle(fig, f"What each policy has added against '{frame.attrs['baseline']}' by month (cumulative "
+                       f"{frame.attrs['metric']}; {frame.attrs['interval']}; light band: {frame.attrs['band']})")
+    return fig
+
+
+def _payback_panel(ax, rows, style, month, name) -> None:
+    months = rows.index.to_numpy()
+    colour = style["colour"]
+    ax.fill_between(months, rows["band_low"], rows["band_high"], color=colour, alpha=0.16, lw=0,
+                    label="10–90% of runs (risk)")  # fmt: skip
+    ax.fill_between(months, rows["ci_low"], rows["ci_high"], color=colour, alpha=0.45, lw=0,
+                    label="95% interval of the mean (error)")  # fmt: skip
+    ax.plot(months, rows["mean"], color=colour, ls=style["linestyle"], lw=1.8, marker=style["marker"],
+            markevery=max(1, len(months) // 6), ms=4, label="mean")  # fmt: skip
+    ax.axhline(0, color="black", lw=0.8)
+    if month is not None:
+        ax.axvline(month, color="black", ls=":", lw=1.2)
+        ax.annotate(f"pays back: month {month}", (month, 0), xytext=(4, 6), textcoords="offset points", fontsize=8)
+    else:
+        ax.text(0.02, 0.04, f"no payback by month {int(months[-1])}", transform=ax.transAxes, fontsize=8)
+    ax.set_title(name, fontsize=9)
+    ax.set_xlabel("month")
+    ax.set_xlim(months[0], months[-1])
+    ax.yaxis.set_major_formatter(_thousands)
+    ax.grid(alpha=0.3)
+
+
+def _thousands(x, _pos=None) -> str:
+    """Axis numbers with thousands separators and a true minus sign."""
+    text = f"{abs(x):,.0f}" if abs(x) >= 10 or x == 0 else f"{abs(x):,.2g}"
+    return ("\u2212" if x < 0 else "") + text
 
 
 # ---- sensitivity charts: they draw the table loyalsim.sensitivity returns ----

@@ -40,6 +40,11 @@ srp1::RunResult hand_made_run() {
   r.fact_count[srp1::kUnresolved * srp1::kBands + 1] = 10, r.fact_retained[srp1::kUnresolved * srp1::kBands + 1] = 4;
   r.quintile_count = {20, 20, 20, 20, 20};
   r.quintile_retained = {10, 12, 14, 16, 18};
+  r.band_failures = {12, 8};
+  r.band_complaints = {2, 2};
+  r.segment_churned = {0, 5, 10, /* segment 1: */ 0, 1, 3};  // [segment * (T+1) + month]
+  r.segment_active_start = {0, 100, 90, 0, 10, 0};          // segment 1 empty in month 2: left out
+  r.first_failures = {0, 20, 10};
   return r;
 }
 
@@ -73,12 +78,28 @@ TEST(CalibrationQuantities, EachQuantityOfAHandMadeRunWithItsCountBasedStandardE
   v = q(Quantity::monthly_churn);  // churned over active at the START of each month
   EXPECT_DOUBLE_EQ(v.value, (5.0 / 100.0 + 10.0 / 90.0) / 2.0);
   EXPECT_DOUBLE_EQ(v.se, std::sqrt(0.05 * 0.95 / 100.0 + (1.0 / 9.0) * (8.0 / 9.0) / 90.0) / 2.0);
+  app::TargetFilter band;
+  band.band = 0;
+  v = q(Quantity::complaint_rate, band);
+  EXPECT_DOUBLE_EQ(v.value, 2.0 / 12.0);
+  band.band = 1;
+  EXPECT_DOUBLE_EQ(q(Quantity::complaint_rate, band).value, 2.0 / 8.0);
+  app::TargetFilter segment;
+  segment.segment = 0;
+  EXPECT_DOUBLE_EQ(q(Quantity::monthly_churn, segment).value, (5.0 / 100.0 + 10.0 / 90.0) / 2.0);
+  segment.segment = 1;
+  v = q(Quantity::monthly_churn, segment);
+  EXPECT_DOUBLE_EQ(v.value, 1.0 / 10.0);
+  EXPECT_DOUBLE_EQ(v.se, std::sqrt(0.1 * 0.9 / 10.0));
   app::TargetFilter months;
   months.months = 1;
   EXPECT_DOUBLE_EQ(q(Quantity::retention, months).value, 0.85);
   months.months = 2;
   EXPECT_DOUBLE_EQ(q(Quantity::retention, months).value, 0.70);
   EXPECT_DOUBLE_EQ(q(Quantity::referral_share).value, 3.0 / 10.0);
+  EXPECT_DOUBLE_EQ(q(Quantity::problem_share, months).value, 0.30);
+  months.months = 1;
+  EXPECT_DOUBLE_EQ(q(Quantity::problem_share, months).value, 0.20);
   v = q(Quantity::wom_ratio);
   EXPECT_DOUBLE_EQ(v.value, 2.0);
   EXPECT_DOUBLE_EQ(v.se, 2.0 * std::sqrt(1.0 / 40.0 + 1.0 / 20.0));

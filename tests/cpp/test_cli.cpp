@@ -169,6 +169,20 @@ TEST_F(Cli, BadInputIsRefusedWithEveryProblemAndNothingWritten) {
   EXPECT_NE(ok.output.find("ok"), std::string::npos);
 }
 
+// LOYALSIM_SIMD (engine/simd.hpp) is input too: a bad value stops the program
+// before any work, naming the variable and what it may be.
+TEST_F(Cli, BadSimdLevelInTheEnvironmentIsRefused) {
+  const auto out = dir_ / "never.h5";
+  const auto r = shell("LOYALSIM_SIMD=sse9 " + std::string(LOYALSIM_BINARY) + " run " + experiment_.string() + " -o " +
+                       out.string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("LOYALSIM_SIMD: unknown value \"sse9\" (portable, avx2, avx512 or auto)"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(out));
+  const auto ok = shell("LOYALSIM_SIMD=portable " + std::string(LOYALSIM_BINARY) + " validate " + experiment_.string());
+  EXPECT_EQ(ok.code, 0) << ok.output;
+}
+
 TEST_F(Cli, InfoOnAMissingOrForeignFileFailsClearly) {
   const auto missing = run_cli("info " + (dir_ / "nope.h5").string());
   EXPECT_EQ(missing.code, 1);

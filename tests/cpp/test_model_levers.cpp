@@ -319,3 +319,41 @@ TEST(ModelLevers, QuintilesOfInitialSatisfactionAndTheirRetention) {
   }
   EXPECT_GT(r.quintile_retained[4], r.quintile_retained[0]);
 }
+
+// The counts behind calibration targets add up to the metrics they refine:
+// by band, the failures and complaints; by segment, the churners and the
+// customers active at the start of each month; and, without prospects, the
+// initial customers' first failures to the fact cohorts.
+TEST(ModelLevers, TargetCountsAddUpToTheMetrics) {
+  Scenario sc = market(14);
+  sc.segments = {srp1::Segment{}, srp1::Segment{}};
+  sc.segments[1].name = "heavy";
+  sc.segments[1].share = 0.3;
+  sc.segments[1].failure_rate = 0.2;
+  const RunResult r = run(sc, 1);
+  double failures = 0, complaints = 0;
+  for (std::uint32_t t = 1; t <= 14; ++t) {
+    failures += r.at(srp1::kFailures, t);
+    complaints += r.at(srp1::kComplaints, t);
+    double churned = 0, start = 0;
+    for (std::size_t s = 0; s < 2; ++s) {
+      churned += r.segment_churned[s * 15 + t];
+      start += r.segment_active_start[s * 15 + t];
+    }
+    EXPECT_EQ(churned, r.at(srp1::kChurned, t)) << t;
+    EXPECT_EQ(start, r.at(srp1::kActive, t - 1)) << t;
+  }
+  EXPECT_EQ(r.band_failures[0] + r.band_failures[1], failures);
+  EXPECT_EQ(r.band_complaints[0] + r.band_complaints[1], complaints);
+  EXPECT_GT(r.band_complaints[1], 0);
+  EXPECT_GT(r.segment_churned[1 * 15 + 3], 0);
+
+  Scenario closed = quiet(20'000, 14);
+  const RunResult c = run(closed);
+  std::int64_t first = 0, cohorts = 0;
+  for (std::uint32_t t = 1; t <= 2; ++t) first += c.first_failures[t];  // months 1..T-12, the cohorts' window
+  for (int cell = srp1::kSilent * srp1::kBands; cell < srp1::kFactCells; ++cell) cohorts += c.fact_count[cell];
+  EXPECT_EQ(first, cohorts);
+  EXPECT_GT(first, 0);
+  EXPECT_EQ(c.first_failures[0], 0);
+}

@@ -96,7 +96,8 @@ TEST(ParameterTable, EveryExperimentKeyIsDocumented) {
   for (const std::string_view key : app::kExperimentKeys) {
     const bool table = key == "population" || key == "segments" || key == "model" || key == "wom" ||
                        key == "policies" || key == "output" || key == "sweep" || key == "calibration";
-    const std::string written = table ? "[" + std::string(key) : "`" + std::string(key) + "`";
+    std::string written = table ? "[" : "`";
+    written.append(key).append(table ? "" : "`");
     EXPECT_NE(doc.find(written), std::string::npos) << key;
   }
 }
@@ -111,7 +112,7 @@ TEST(ParameterTable, TheLoaderReadsEveryRowWithItsRange) {
     const std::string section = row.scope == ParameterScope::run          ? ""
                                 : row.scope == ParameterScope::segment    ? "[[segments]]\nname = \"s\"\n"
                                 : row.scope == ParameterScope::policy     ? ""
-                                                                           : "[" + std::string(srp1::kScopeNames[static_cast<int>(row.scope)]) + "]\n";
+                                                                           : std::string("[").append(srp1::kScopeNames[static_cast<int>(row.scope)]).append("]\n");
     auto text_with = [&](const std::string& value) {
       const std::string assignment = row.group().empty()
                                          ? std::string(row.key) + " = " + value + "\n"

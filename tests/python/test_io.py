@@ -25,7 +25,7 @@ def test_open_gives_a_lazy_dataset_with_the_contract_dimensions(ds):
     assert sizes.pop("parameter") == len(ds["parameter"]) > 100
     assert sizes == {
         "point": 1, "policy": 3, "replication": REPLICATIONS, "month": HORIZON + 1,
-        "fact_class": 5, "severity_band": 2, "satisfaction_quintile": 5,
+        "fact_class": 5, "severity_band": 2, "satisfaction_quintile": 5, "segment": 1,
     }  # fmt: skip
     assert list(ds["policy"].values) == POLICIES
     assert list(ds["month"].values) == list(range(HORIZON + 1))
