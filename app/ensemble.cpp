@@ -126,10 +126,11 @@ std::vector<srp1::RunResult> run_unit(const Experiment& e, std::uint64_t unit, i
   const std::uint64_t point = unit / e.replications;
   const auto rep = static_cast<std::uint32_t>(unit % e.replications);
   const srp1::Scenario sc = e.scenario_at(point);
-  const engine::TieGraph network = srp1::build_network(sc, e.seed, rep, threads);
+  const std::uint64_t seed = e.seed_at(point);
+  const engine::TieGraph network = srp1::build_network(sc, seed, rep, threads);
   std::vector<std::size_t> policies(sc.policies.size());
   std::iota(policies.begin(), policies.end(), 0);
-  return srp1::simulate_policies(sc, policies, e.seed, rep, network, threads, on_month);
+  return srp1::simulate_policies(sc, policies, seed, rep, network, threads, on_month);
 }
 
 Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {
@@ -190,6 +191,7 @@ Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {
       const std::lock_guard lock(mutex);
       point_done = place(unit, std::move(runs));
     }
+    if (point_done && opt.on_each_point) opt.on_each_point(ens, unit / R);
     if (point_done && opt.on_point_done) {
       std::unique_lock publishing(publish_mutex, std::try_to_lock);
       if (publishing.owns_lock()) {

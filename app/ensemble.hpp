@@ -61,6 +61,16 @@ class RemoteWorkers {
   virtual void serve(const std::function<std::optional<std::uint64_t>()>& take,
                      const std::function<void(std::uint64_t unit, const std::vector<std::byte>& result)>& finish,
                      const std::function<bool()>& stopping) = 0;
+
+  // Calibration rounds (app/calibrate.cpp) change their points every round,
+  // so workers cannot know them from the experiment text: `unit_payload`, when
+  // set, gives the bytes sent with each unit (the point's values and seed).
+  std::function<std::vector<std::byte>(std::uint64_t unit)> unit_payload;
+  // Persistent serving: serve() returns once every unit is done and every
+  // worker waits for more; the workers wait for the next serve() until
+  // finish() tells them to end.
+  bool persistent = false;
+  virtual void finish() {}
 };
 
 struct EnsembleOptions {
@@ -74,6 +84,10 @@ struct EnsembleOptions {
   // Calls never overlap; one is skipped while another is running.
   std::function<void(const Ensemble&, const std::vector<std::uint64_t>& done_points)> on_point_done;
   RemoteWorkers* remote = nullptr;               // optional: other processes sharing the work
+  // Optional: called once for EVERY finished point (unlike on_point_done), by
+  // the thread that finished it, possibly several at once; only that point's
+  // runs may be read. Calibration caches each proposal's outcome here.
+  std::function<void(const Ensemble&, std::uint64_t point)> on_each_point;
 };
 
 // One unit (a replication of a point, every policy) on `threads` OpenMP

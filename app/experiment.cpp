@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 
+#include "app/calibration_reader.hpp"
 #include "app/sweep_reader.hpp"
 #include "engine/config.hpp"
 #include "models/srp1/parameter_table.hpp"
@@ -382,6 +383,12 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   e.output_path = (source_name.parent_path() / output).lexically_normal();
 
   if (const toml::table* t = r.table(root, "sweep", "sweep")) read_sweep(r, *t, e);
+  if (const toml::table* t = r.table(root, "calibration", "calibration")) {
+    if (root.get("sweep"))
+      r.problem(t, "calibration", "an experiment cannot both sweep and calibrate",
+                "a [calibration] or a [sweep] table; sweep over a calibration with design = \"posterior\"");
+    read_calibration(r, *t, e);
+  }
   if (preset_doc) e.preset_overrides = overrides_of(root, *preset_doc, sc);
 
   // The preset's problems (named by its own file) come first, then the experiment's.

@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "app/calibration_spec.hpp"
 #include "app/sweep.hpp"
 #include "engine/config.hpp"
 #include "models/srp1/parameters.hpp"
@@ -39,6 +40,7 @@ struct Experiment {
   std::filesystem::path preset_path;      // the preset file it names
   std::string preset_toml;                // the preset's text exactly as read
   std::vector<PresetOverride> preset_overrides;
+  Calibration calibration;                // [calibration]; method none without one
 
   // Number of points: 1 without a sweep.
   [[nodiscard]] std::uint64_t points() const { return sweep.active() ? sweep.points() : 1; }
@@ -46,13 +48,17 @@ struct Experiment {
   [[nodiscard]] srp1::Scenario scenario_at(std::uint64_t point) const {
     return sweep.active() ? sweep.scenario_at(scenario, point) : scenario;
   }
+  // The simulation seed of point k: the experiment's, except in a calibration batch.
+  [[nodiscard]] std::uint64_t seed_at(std::uint64_t point) const {
+    return sweep.seeds.empty() ? seed : sweep.seeds[point];
+  }
 };
 
 // The top-level keys the experiment file has besides the model's own
 // (parameter_table.hpp): what the loader accepts and the docs describe.
 inline constexpr std::string_view kExperimentKeys[] = {"name", "description", "preset", "seed", "replications",
                                                        "population", "segments", "model", "wom", "policies", "output",
-                                                       "sweep"};
+                                                       "sweep", "calibration"};
 
 // Where shipped presets live: $LOYALSIM_PRESETS, else the project's
 // experiments/presets folder (fixed when the engine is built).

@@ -1,12 +1,14 @@
 // loyalsim: the command line.
 //
 //   loyalsim run EXPERIMENT.toml [-o PATH] [--threads N] [--replications R] [--force] [--resume] [--quiet]
+//   loyalsim calibrate EXPERIMENT.toml [-o PATH] [--threads N] [--force] [--resume] [--check] [--quiet]
 //   loyalsim validate EXPERIMENT.toml [--threads N]
 //   loyalsim info RESULTS.h5 [--point K]
 //   loyalsim sensitivity RESULTS.h5 [--metric M] [--month T|all] [--policy NAME] [--contrast] [--csv]
 //
 // Exit codes: 0 done; 1 the environment failed (disk, permissions, HDF5);
-// 2 bad input or usage; 130 interrupted (finished work kept for --resume).
+// 2 bad input or usage; 3 calibration targets not met (app/calibrate_command.hpp);
+// 130 interrupted (finished work kept for --resume).
 #include <omp.h>
 
 #include <CLI/CLI.hpp>
@@ -19,6 +21,7 @@
 #include <iostream>
 #include <optional>
 
+#include "app/calibrate_command.hpp"
 #include "app/ensemble.hpp"
 #include "app/distributed.hpp"
 #include "app/experiment.hpp"
@@ -378,6 +381,25 @@ int parameters_command(const std::string& format) {
   return 0;
 }
 
+CLI::App* add_calibrate_command(CLI::App& cli, app::CalibrateArgs& a) {
+  auto* cmd = cli.add_subcommand("calibrate", "fit the experiment's [calibration] parameters to its targets");
+  cmd->add_option("experiment", a.experiment, "experiment file (TOML) with a [calibration] table")->required();
+  cmd->add_option("-o,--output", a.output, "calibration file (default: [output].path of the experiment)");
+  cmd->add_option("--threads", a.threads, "threads to use (default: OMP_NUM_THREADS or all cores)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_flag("--force", a.force, "replace an existing calibration file / discard a checkpoint");
+  cmd->add_flag("--resume", a.resume, "finish an interrupted calibration from its checkpoint");
+  cmd->add_flag("--check", a.check, "fit nothing: the targets at the experiment's own parameters (exit 3 if one is missed)");
+  cmd->add_flag("-q,--quiet", a.quiet, "no progress on stderr");
+  return cmd;
+}
+
+int calibrate(const app::CalibrateArgs& a, const distributed::Session* mpi) {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  return app::calibrate_command(a, mpi, [] { return g_stop.load(std::memory_order_relaxed); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -397,6 +419,9 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--force", run.force, "replace an existing results file / discard a checkpoint");
   run_cmd->add_flag("--resume", run.resume, "finish an interrupted run from its checkpoint");
   run_cmd->add_flag("-q,--quiet", run.quiet, "no progress on stderr");
+
+  app::CalibrateArgs calib;
+  auto* calib_cmd = add_calibrate_command(cli, calib);
 
   std::string validate_path, info_path;
   int validate_threads = 0;
@@ -452,8 +477,10 @@ int main(int argc, char** argv) {
     return code;
   };
   try {
-    if (*run_cmd && distributed::launched_ranks() > 1) mpi = std::make_unique<distributed::Session>(argc, argv);
+    if ((*run_cmd || *calib_cmd) && distributed::launched_ranks() > 1)
+      mpi = std::make_unique<distributed::Session>(argc, argv);
     if (*run_cmd) return run_command(run, mpi && mpi->size() > 1 ? mpi.get() : nullptr);
+    if (*calib_cmd) return calibrate(calib, mpi && mpi->size() > 1 ? mpi.get() : nullptr);
     if (*validate_cmd) return validate_command(validate_path, validate_threads);
     if (*params_cmd) return parameters_command(params_format);
     if (*sens_cmd) return sensitivity_command(sens_path, sens, sens_month, sens_csv);

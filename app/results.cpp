@@ -129,9 +129,9 @@ std::vector<std::string> sweep_parameters(const engine::h5::File& f) {
 }
 
 std::string experiment_fingerprint(const Experiment& e) {
-  return engine::sha256_hex(e.toml_text) + " preset=" + engine::sha256_hex(e.preset_toml) +
-         " replications=" + std::to_string(e.replications) +
-         " engine=" + engine::kEngineVersion + " commit=" + engine::kGitCommit;
+  // A preset's text and a posterior sweep's source file are inputs too: a changed one is other work.
+  return engine::sha256_hex(e.toml_text) + " preset=" + engine::sha256_hex(e.preset_toml) + e.sweep.source_sha256 +
+         " replications=" + std::to_string(e.replications) +         " engine=" + engine::kEngineVersion + " commit=" + engine::kGitCommit;
 }
 
 namespace {
@@ -370,6 +370,10 @@ void write_provenance(h5::File& f, const Experiment& e, const RunFacts& facts, c
   f.set_attribute("sweep_parameters", parameter_paths);
   f.set_attribute("sweep_base_points", static_cast<std::int64_t>(sweep.active() ? sweep.base_points : 1));
   if (sweep.design == SweepDesign::grid) f.set_attribute("sweep_levels", static_cast<std::int64_t>(sweep.levels));
+  if (sweep.design == SweepDesign::posterior) {
+    f.set_attribute("source_calibration", sweep.source);
+    f.set_attribute("source_calibration_sha256", sweep.source_sha256);
+  }
   f.set_attribute("points_total", static_cast<std::int64_t>(e.points()));
   f.set_attribute("points_done", static_cast<std::int64_t>(points.size()));
   f.set_attribute("complete", static_cast<std::int64_t>(complete ? 1 : 0));

@@ -6,6 +6,7 @@
 #include <set>
 #include <tuple>
 
+#include "app/calibration_file.hpp"
 #include "engine/designs.hpp"
 #include "models/srp1/parameter_table.hpp"
 
@@ -199,11 +200,15 @@ std::vector<std::string> entry_names(const std::vector<T>& entries) {
 
 // [sweep] design, points and levels.
 bool read_design(Reader& r, const toml::table& t, Sweep& s) {
-  r.only_keys(t, "sweep", {"design", "points", "levels", "parameters"});
+  r.only_keys(t, "sweep", {"design", "points", "levels", "parameters", "source"});
   int design = 0;
-  if (!t.get("design")) r.problem(&t, "sweep.design", "missing", "\"grid\", \"random\", \"lhs\" or \"sobol\"");
-  if (!r.choice(t, "design", "sweep.design", design, {"grid", "random", "lhs", "sobol"})) return false;
+  if (!t.get("design"))
+    r.problem(&t, "sweep.design", "missing", "\"grid\", \"random\", \"lhs\", \"sobol\" or \"posterior\"");
+  if (!r.choice(t, "design", "sweep.design", design, {"grid", "random", "lhs", "sobol", "posterior"})) return false;
   s.design = static_cast<SweepDesign>(design + 1);
+  if (s.design != SweepDesign::posterior && t.get("source"))
+    r.problem(t.get("source"), "sweep.source", "source applies to the posterior design only",
+              "design = \"posterior\" with source = \"CALIBRATION.h5\"");
 
   std::int64_t v = 0;
   if (s.design == SweepDesign::grid) {
@@ -222,18 +227,6 @@ bool read_design(Reader& r, const toml::table& t, Sweep& s) {
                 "2, 4, 8, ..., e.g. " + std::to_string(std::bit_ceil(static_cast<std::uint64_t>(std::max<std::int64_t>(v, 2)))));
   }
   return true;
-}
-
-// The entries of [sweep.parameters] in file order (toml++ tables are sorted by key).
-std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml::table& params) {
-  std::vector<std::pair<std::string, const toml::node*>> entries;
-  for (const auto& [key, node] : params) entries.emplace_back(std::string(key.str()), &node);
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-    const auto& pa = a.second->source().begin;
-    const auto& pb = b.second->source().begin;
-    return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
-  });
-  return entries;
 }
 
 // Rules between parameters (a weight group's positive sum, a policy's start
@@ -258,7 +251,68 @@ void check_every_point(Reader& r, const toml::table& params, const Experiment& e
   }
 }
 
+// design = "posterior": the points are a calibration file's posterior draws,
+// each point one draw of every calibrated parameter (EXPERIMENT.md).
+void read_posterior_sweep(Reader& r, const toml::table& t, Experiment& e) {
+  Sweep& s = e.sweep;
+  if (t.get("parameters"))
+    r.problem(t.get("parameters"), "sweep.parameters", "a posterior sweep takes its parameters from the calibration file",
+              "remove [sweep.parameters]; the calibrated parameters are swept");
+  std::string source;
+  if (!r.string(t, "source", "sweep.source", source, true)) return;
+  const std::filesystem::path path = (std::filesystem::path(r.file()).parent_path() / source).lexically_normal();
+  PosteriorDraws draws;
+  try {
+    draws = read_posterior_draws(path, source);
+  } catch (const std::exception& ex) {
+    r.problem(t.get("source"), "sweep.source", ex.what(), "the path of a calibration file written by loyalsim calibrate, relative to the experiment's folder");
+    return;
+  }
+  if (!r.ok()) return;
+  if (s.base_points > draws.draws) {
+    r.problem(t.get("points"), "sweep.points",
+              std::to_string(s.base_points) + " points, but " + source + " holds " + std::to_string(draws.draws) + " draws",
+              "at most " + std::to_string(draws.draws) + " points");
+    return;
+  }
+  const std::size_t k = draws.parameters.size();
+  for (const std::string& path_of : draws.parameters) {
+    const auto target = srp1::find_parameter(e.scenario, path_of);
+    if (!target) {
+      report_unknown_path(r, t.get("source"), "sweep.source", path_of, e.scenario);
+      continue;
+    }
+    SweepParameter p;
+    p.path = path_of;
+    p.kind = SweepKind::range;
+    p.apply = [ref = *target](srp1::Scenario& sc, double v) { ref.set(sc, v); };
+    s.parameters.push_back(std::move(p));
+  }
+  if (!r.ok()) return;
+  s.values.assign(draws.values.begin(), draws.values.begin() + static_cast<std::ptrdiff_t>(s.base_points * k));
+  for (std::size_t i = 0; i < k; ++i) {
+    auto& p = s.parameters[i];
+    p.low = p.high = s.values[i];
+    for (std::uint32_t pt = 0; pt < s.base_points; ++pt)
+      p.low = std::min(p.low, s.values[pt * k + i]), p.high = std::max(p.high, s.values[pt * k + i]);
+  }
+  s.source = path.string();
+  s.source_sha256 = draws.sha256;
+  check_every_point(r, t, e);
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml::table& params) {
+  std::vector<std::pair<std::string, const toml::node*>> entries;
+  for (const auto& [key, node] : params) entries.emplace_back(std::string(key.str()), &node);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const auto& pa = a.second->source().begin;
+    const auto& pb = b.second->source().begin;
+    return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
+  });
+  return entries;
+}
 
 void report_unknown_path(Reader& r, const toml::node* where, const std::string& key, const std::string& path,
                          const srp1::Scenario& sc) {
@@ -285,6 +339,10 @@ void report_unknown_path(Reader& r, const toml::node* where, const std::string& 
 void read_sweep(Reader& r, const toml::table& t, Experiment& e) {
   Sweep& s = e.sweep;
   if (!read_design(r, t, s)) return;
+  if (s.design == SweepDesign::posterior) {
+    read_posterior_sweep(r, t, e);
+    return;
+  }
   const toml::table* params = r.table(t, "parameters", "sweep.parameters");
   if (!params || params->empty()) {
     if (!t.get("parameters") || (params && params->empty()))

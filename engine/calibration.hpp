@@ -165,6 +165,8 @@ using BatchSimulator = std::function<std::vector<Outcome>(std::span<const Propos
 
 // ------------------------------------------------------------------- abc_smc
 
+struct Generation;
+
 struct SmcSettings {
   std::uint64_t seed = 1;
   std::uint32_t particles = 1000;
@@ -180,6 +182,8 @@ struct SmcSettings {
   std::uint32_t round_fill = 0;
   std::uint32_t conflict_particles = 10;    // best runs the conflict report averages
   int threads = 1;                          // for the driver's own loops
+  // Optional: told of each generation as it completes (progress; shapes nothing).
+  std::function<void(const Generation&)> on_generation;
 };
 
 enum class StopReason { temperature_one, budget_exhausted, attempts_exhausted, generations_exhausted };

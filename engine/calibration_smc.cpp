@@ -438,6 +438,7 @@ class Driver {
     gen.ess = 1.0 / sum_sq;
     gen.log_weight = pop.log_weight;
     result_.generations.push_back(std::move(gen));
+    if (s_.on_generation) s_.on_generation(result_.generations.back());
     return pop;
   }
 

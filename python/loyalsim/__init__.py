@@ -22,6 +22,15 @@ __version__ = "0.1.0"
 from ._io import FORMAT, SUPPORTED_MAJOR, FormatError, PartialResultsWarning
 from ._io import open_results as open  # noqa: A001 - loyalsim.open(path) is the intended spelling
 from ._toml import dump as write_toml
+from .calibration import (
+    CALIBRATION_FORMAT,
+    calibrate,
+    calibration_summary,
+    open_calibration,
+    plot_generations,
+    plot_posterior,
+    plot_predictive,
+)
 from .decision import payback, verdicts
 from .facts import fact_checks, facts, quintile_retention
 from .measures import file_measures
@@ -44,6 +53,13 @@ from . import report  # noqa: E402  (after the modules it uses)
 
 __all__ = [
     "open",
+    "open_calibration",
+    "calibrate",
+    "calibration_summary",
+    "plot_posterior",
+    "plot_generations",
+    "plot_predictive",
+    "CALIBRATION_FORMAT",
     "run",
     "find_engine",
     "policy_table",

@@ -68,6 +68,16 @@ class ExperimentFolderTest : public ::testing::Test {
 
 inline Outcome run_cli(const std::string& args) { return shell(std::string(LOYALSIM_BINARY) + " " + args); }
 
+inline bool built_with_mpi() { return run_cli("--version").output.find("(with MPI)") != std::string::npos; }
+
+// mpirun of the program: loopback only, more ranks than cores allowed, and
+// root allowed (CI containers run as root).
+inline std::string mpirun(int ranks) {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np " + std::to_string(ranks) +
+         " --oversubscribe --bind-to none --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo " +
+         LOYALSIM_BINARY + " ";
+}
+
 // Every dataset of two files, value for value (NaN equal to NaN).
 inline void expect_same_datasets(const fs::path& a, const fs::path& b) {
   const File fa = File::open_read(a), fb = File::open_read(b);

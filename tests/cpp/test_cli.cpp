@@ -289,18 +289,6 @@ points = 131072
 }
 
 // ---- MPI (issue 6): skipped, saying why, when the binary was built without MPI ----
-namespace {
-
-bool built_with_mpi() { return run_cli("--version").output.find("(with MPI)") != std::string::npos; }
-
-// Loopback only, more ranks than cores allowed, and root allowed (CI containers run as root).
-std::string mpirun(int ranks) {
-  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np " + std::to_string(ranks) +
-         " --oversubscribe --bind-to none --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo " +
-         LOYALSIM_BINARY + " ";
-}
-
-}  // namespace
 
 TEST_F(Cli, MpiTwoRanksWriteTheSameDatasetsAsOneProcess) {
   if (!built_with_mpi()) GTEST_SKIP() << "loyalsim was built without MPI";

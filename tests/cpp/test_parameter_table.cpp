@@ -95,7 +95,7 @@ TEST(ParameterTable, EveryExperimentKeyIsDocumented) {
   const std::string doc = loyalsim::testing::read_text(kSource / "docs/experiment-format.md");
   for (const std::string_view key : app::kExperimentKeys) {
     const bool table = key == "population" || key == "segments" || key == "model" || key == "wom" ||
-                       key == "policies" || key == "output" || key == "sweep";
+                       key == "policies" || key == "output" || key == "sweep" || key == "calibration";
     std::string written = table ? "[" : "`";
     written.append(key).append(table ? "" : "`");
     EXPECT_NE(doc.find(written), std::string::npos) << key;
