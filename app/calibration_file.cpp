@@ -174,7 +174,7 @@ Dims write_specs(h5::File& f, const Experiment& e) {
   f.write("prior_kind", {d.parameter}, prior_kind, {{"long_name", "prior: uniform, loguniform or normal"}});
   f.write("prior_a", {d.parameter}, a, {}, {{"long_name", "prior low bound (normal: mean)"}});
   f.write("prior_b", {d.parameter}, b, {}, {{"long_name", "prior high bound (normal: sd)"}});
-  f.write("target_quantity", {d.target}, quantity, {{"long_name", "the target's quantity (CALIBRATION.md)"}});
+  f.write("target_quantity", {d.target}, quantity, {{"long_name", "the target's quantity (docs/calibration.md)"}});
   f.write("target_kind", {d.target}, kind, {{"long_name", "value, at_least, at_most or range"}});
   f.write("target_policy", {d.target}, policy, {{"long_name", "policy filter ('' when none)"}});
   f.write("target_band", {d.target}, band, {{"long_name", "severity band filter ('' when none)"}});

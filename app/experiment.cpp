@@ -222,7 +222,7 @@ std::vector<std::string> shipped_preset_names() {
   return names;
 }
 
-// Reads a preset (EXPERIMENT.md "Presets": a market without its size and its
+// Reads a preset (docs/experiment-format.md "Presets": a market without its size and its
 // policies) into the scenario, with its own reader so that its problems name
 // the preset's file and lines. Returns the text, or nothing if unreadable.
 std::optional<std::string> read_preset(Reader& experiment_reader, const toml::node* where, const std::string& value,

@@ -1,4 +1,4 @@
-// The experiment file (EXPERIMENT.md): TOML text -> a validated Experiment.
+// The experiment file (docs/experiment-format.md): TOML text -> a validated Experiment.
 //
 // This is the one place where file keys meet model parameters: the engine's
 // config reader supplies typed, located access to TOML; the model supplies

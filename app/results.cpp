@@ -67,7 +67,7 @@ Summary summarise(const Ensemble& ens, const std::vector<std::uint64_t>& points,
   return s;
 }
 
-// The swept parameters as coordinates on `point` (OUTPUT.md), and for
+// The swept parameters as coordinates on `point` (docs/results-format.md), and for
 // Saltelli designs the row and matrix of each point (docs/results-format.md).
 // Returns the names for the CF `coordinates` attribute of point variables.
 std::string write_sweep_coordinates(engine::h5::File& f, const engine::h5::Dimension& d_point, const Sweep& sweep,
@@ -217,7 +217,7 @@ void write_summaries(h5::File& f, const Dimensions& d, const Ensemble& ens, cons
   }
 }
 
-// Stylised-fact cohorts and the initial-satisfaction quintiles (MODEL.md facts).
+// Stylised-fact cohorts and the initial-satisfaction quintiles (docs/model.md section 10).
 void write_fact_cohorts(h5::File& f, const Dimensions& d, const Ensemble& ens, const std::vector<std::uint64_t>& points,
                         const std::function<Attributes(Attributes)>& with_coordinates) {
   const std::uint32_t P = ens.policies, R = ens.replications;
@@ -248,7 +248,7 @@ void write_fact_cohorts(h5::File& f, const Dimensions& d, const Ensemble& ens, c
           with_coordinates({{"units", "customers"}, {"long_name", "of quintile_count, active at the end of month 12"}}));
 }
 
-// The counts calibration targets need beyond the metrics (CALIBRATION.md quantities).
+// The counts calibration targets need beyond the metrics (docs/model.md section 10).
 void write_target_counts(h5::File& f, const Dimensions& d, const Ensemble& ens, const std::vector<std::uint64_t>& points,
                          const std::function<Attributes(Attributes)>& with_coordinates) {
   const std::uint32_t P = ens.policies, R = ens.replications, M = static_cast<std::uint32_t>(d.month.size);

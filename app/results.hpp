@@ -1,4 +1,4 @@
-// The results file (OUTPUT.md, docs/results-format.md): an ensemble and its
+// The results file (docs/results-format.md): an ensemble and its
 // summaries written as a netCDF-4-compatible HDF5 file.
 //
 // Writing is all-or-nothing: a file is built as NAME.tmp beside its final

@@ -1,4 +1,4 @@
-// Parameter sweeps ([sweep] of EXPERIMENT.md): one experiment turned into P
+// Parameter sweeps ([sweep] of docs/experiment-format.md): one experiment turned into P
 // points, each the base experiment with some parameters replaced.
 //
 // A design (grid, random, Latin hypercube, Sobol'/Saltelli) gives every point

@@ -1,4 +1,4 @@
-// Reading the [sweep] table of an experiment file (EXPERIMENT.md "Sweeps").
+// Reading the [sweep] table of an experiment file (docs/experiment-format.md "[sweep]").
 //
 // The paths a sweep may name, their kinds and ranges come from the model's
 // parameter table (models/srp1/parameter_table.hpp); this module only reads

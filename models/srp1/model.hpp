@@ -1,4 +1,4 @@
-// SRP-1: the service-recovery loyalty model of MODEL.md, month by month.
+// SRP-1: the service-recovery loyalty model of docs/model.md, month by month.
 //
 // One *run* is (scenario, policy, seed, replication): it builds its own
 // per-node state, reads the replication's shared social network, and returns
@@ -22,7 +22,7 @@ namespace loyalsim::srp1 {
 // The revision of the model contract this code implements (results files record it).
 inline constexpr const char* kModelRevision = "1.1";
 
-// Metrics per month, in output order (MODEL.md "Metrics").
+// Metrics per month, in output order (docs/model.md "Metrics").
 enum Metric : int {
   kActive, kAcquired, kAcquiredReferred, kChurned, kFailures, kComplaints, kSilentFailures,
   kProactiveRecoveries, kRecoveriesSatisfied, kRecoveriesDissatisfied, kParadoxEvents, kRevenue, kMargin,
@@ -63,7 +63,7 @@ inline constexpr std::array<const char*, kFactClasses> kFactClassNames = {
 inline constexpr int kBands = 2;
 inline constexpr std::array<const char*, kBands> kBandNames = {"minor", "major"};
 inline constexpr int kFactCells = kFactClasses * kBands;
-// Initial customers by quintile of their reported satisfaction at month 0 (FACTS.md T10).
+// Initial customers by quintile of their reported satisfaction at month 0 (target T10, docs/facts.md).
 inline constexpr int kQuintiles = 5;
 
 struct RunResult {
@@ -73,7 +73,7 @@ struct RunResult {
   std::array<std::int64_t, kFactCells> fact_retained{};
   std::array<std::int64_t, kQuintiles> quintile_count{};     // [quintile], lowest satisfaction first
   std::array<std::int64_t, kQuintiles> quintile_retained{};  // of those, active at the end of month 12
-  // Counts for calibration targets (CALIBRATION.md quantities):
+  // Counts for calibration targets (docs/model.md section 10):
   std::array<std::int64_t, kBands> band_failures{};    // failures in months 1..T by severity band
   std::array<std::int64_t, kBands> band_complaints{};  // of those, complained about
   std::vector<std::int64_t> segment_churned;           // [segment * (T+1) + month], month 0 unused

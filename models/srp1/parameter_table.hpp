@@ -54,7 +54,7 @@ struct ParameterRow {
   engine::config::Range range;
   std::string_view unit;
   std::string_view meaning;
-  std::string_view evidence;  // FACTS.md ids (F*, C*), a source, or "assumption"
+  std::string_view evidence;  // fact ids of docs/facts.md (F*, C*), a source, or "assumption"
   // The group's weights must have a positive sum (cause_share, justice weights).
   bool positive_sum_group = false;
   // A sweep or a calibration may set it (sizes and horizons change every
@@ -82,7 +82,7 @@ struct ParameterRow {
   [[nodiscard]] std::string allowed() const;
 };
 
-// Every row, in the order of EXPERIMENT.md's tables.
+// Every row, in the order of docs/experiment-format.md's tables.
 std::span<const ParameterRow> parameter_table();
 
 // A row bound to one entry: what a path names in a given scenario.

@@ -1,6 +1,7 @@
 // SRP-1 model parameters: one plain struct per table of the experiment file.
 //
-// Names follow MODEL.md / EXPERIMENT.md exactly; defaults are the contract's
+// Names follow the model's specification exactly (docs/model.md,
+// docs/experiment-format.md); defaults are the specification's
 // defaults. This header knows nothing about files: the experiment loader
 // (app/experiment.*) fills these structs and validates ranges; the model only
 // reads them.

@@ -8,13 +8,14 @@ tables and charts a strategist needs.
 >>> ds = loyalsim.run("experiments/policy-comparison.toml", replications=10)  # doctest: +SKIP
 >>> ds = loyalsim.open("results/policy-comparison.h5")                       # doctest: +SKIP
 >>> loyalsim.policy_table(ds)               # one row per policy, CIs, paired contrasts  # doctest: +SKIP
->>> loyalsim.facts(ds)                      # loyalty index by class × band vs FACTS.md  # doctest: +SKIP
+>>> loyalsim.facts(ds)                      # loyalty index by class × band vs the targets  # doctest: +SKIP
 >>> loyalsim.plot_retention(ds)             # matplotlib Figure                          # doctest: +SKIP
 >>> sweep = loyalsim.open("results/recovery-levers.h5", partial=True)                 # doctest: +SKIP
 >>> loyalsim.plot_tornado(loyalsim.sensitivity(sweep, contrast=True))  # which levers matter  # doctest: +SKIP
 >>> loyalsim.report.build(ds).save("report.html")   # the strategist's report, one HTML file  # doctest: +SKIP
 
-See docs/python.md for the guide.
+See docs/python.md for the guide, docs/model.md for the model and
+docs/facts.md for the facts and targets it is checked against.
 """
 
 __version__ = "0.1.0"

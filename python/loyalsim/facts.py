@@ -1,4 +1,4 @@
-"""Stylised-fact cohorts: loyalty index by complaint class × severity band, beside FACTS.md.
+"""Stylised-fact cohorts: loyalty index by complaint class × severity band, beside the targets.
 
 The engine counts, per replication, the customers whose FIRST failure fell
 in months 1 … T−12, by class (silent, unresolved, resolved, resolved_quick)
@@ -12,6 +12,9 @@ A replication in which the cohort or the reference is empty (or no reference
 customer was retained) has no index: it is left out of that cell, counted in
 the ``skipped`` column, and a warning says so. The band ``all`` pools minor
 and major (the reference has no severity: it appears once, with band ``all``).
+
+The facts and targets (T4, T5, T6, T10) are described in docs/facts.md, the
+cohorts themselves in docs/model.md (section 10).
 """
 from __future__ import annotations
 
@@ -61,7 +64,7 @@ def _cohort_counts(d: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def facts(ds: xr.Dataset, *, point: int | None = None, policy=None) -> pd.DataFrame:
-    """The stylised-fact cohort table beside the targets of FACTS.md.
+    """The stylised-fact cohort table beside the targets of docs/facts.md.
 
     One row per (policy, fact_class, severity_band); ``policy`` selects one
     policy or a list (default: all); ``point`` is a sweep point's design index,
@@ -116,7 +119,7 @@ def facts(ds: xr.Dataset, *, point: int | None = None, policy=None) -> pd.DataFr
 
 
 def fact_checks(ds: xr.Dataset, *, point: int | None = None, policy=None) -> pd.DataFrame:
-    """T4, T5, the T6 orderings and T10 of FACTS.md, one row per (policy, check), on mean loyalty indexes.
+    """T4, T5, the T6 orderings and T10 of docs/facts.md, one row per (policy, check), on mean loyalty indexes.
 
     ``value`` is the index (T4, T5) or the difference of the two indexes the
     ordering compares (T6: ``passed`` when it is ≥ 0 or > 0 as stated).
@@ -155,7 +158,7 @@ def quintile_retention(ds: xr.Dataset, *, point: int | None = None, policy=None)
     One row per (policy, quintile), quintile 1 the least satisfied fifth and 5
     the most, and a row ``top/bottom`` per policy with the ratio of quintile 5's
     retention to quintile 1's (per replication, then mean and 95% CI) beside
-    FACTS.md T10 (0.74 / 0.43 = 1.72 ± 0.15). Columns: ``count``, ``retained``
+    target T10 of docs/facts.md (0.74 / 0.43 = 1.72 ± 0.15). Columns: ``count``, ``retained``
     (totals), ``retention``, ``ci_low``, ``ci_high``, ``target``,
     ``meets_target``. Needs a results file of format 1.1 with a horizon of at
     least 12 months.

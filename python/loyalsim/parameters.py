@@ -43,7 +43,8 @@ def parameters(engine=None) -> pd.DataFrame:
     engine's structs; a string for choices; NaN where it is derived, see
     ``default_note``), ``low``/``high`` (the allowed interval; ``allowed``
     says it in words, with open ends), ``unit``, ``meaning``, ``evidence``
-    (FACTS ids or a source), ``sweepable`` (may a sweep or a calibration set it).
+    (ids of the facts in docs/facts.md, or a source), ``sweepable`` (may a
+    sweep or a calibration set it).
 
     >>> table = loyalsim.parameters()                       # doctest: +SKIP
     >>> table.loc["model.gain", ["default", "allowed", "meaning"]]   # doctest: +SKIP

@@ -126,7 +126,7 @@ def run(
     """Runs an experiment with the engine and returns the results, opened with :func:`loyalsim.open`.
 
     ``experiment`` is a path to an experiment TOML file or a dict with the
-    same structure (EXPERIMENT.md). ``overrides`` change it before the run,
+    same structure (docs/experiment-format.md). ``overrides`` change it before the run,
     by path: ``replications=5``, ``population__customers=2000``,
     ``policies__fast__compensation=1.5`` or ``**{"model.gain": 0.8}``. A file
     given with overrides is re-written (the results file stores what ran).

@@ -68,7 +68,7 @@ TEST(Extremes, EveryParameterAtEitherEndOfItsRangeGivesFiniteMetrics) {
         for (int m = 0; m < srp1::kMetricCount; ++m)
           for (std::uint32_t t = 0; t <= x.scenario.horizon_months; ++t) {
             const double v = results[p].at(static_cast<srp1::Metric>(m), t);
-            // Mean satisfaction of nobody is NaN by definition (MODEL.md), nothing else may be.
+            // Mean satisfaction of nobody is NaN by definition (docs/model.md), nothing else may be.
             if (m == srp1::kMeanSatisfaction && results[p].at(srp1::kActive, t) == 0) continue;
             ASSERT_TRUE(std::isfinite(v)) << path << " = " << value << ": " << srp1::kMetricInfo[m].name
                                           << " of policy " << p << " at month " << t << " is " << v;

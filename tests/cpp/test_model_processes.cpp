@@ -1,4 +1,4 @@
-// Statistical tests of each SRP-1 process (MODEL.md) against its own formula,
+// Statistical tests of each SRP-1 process (docs/model.md) against its own formula,
 // end to end through srp1::simulate on the first months' metrics.
 //
 // Rules followed by every test here:

@@ -1,4 +1,4 @@
-// Presets (EXPERIMENT.md "Presets"): a market without its size and policies,
+// Presets (docs/experiment-format.md "Presets"): a market without its size and policies,
 // merged under an experiment key by key; segments by name. Each merge rule,
 // the origins `validate` reports, and bad presets refused with their own
 // file and line.

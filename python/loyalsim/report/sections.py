@@ -610,7 +610,7 @@ def _sensitivity(ds, ctx: Context) -> dict:
 
 # ---------------------------------------------------------------- 8. credibility
 
-#: Targets this report checks beyond loyalsim.fact_checks (T4–T6): FACTS.md, with the stated tolerances.
+#: Targets this report checks beyond loyalsim.fact_checks (T4–T6): docs/facts.md, with the stated tolerances.
 T7 = {"minor": ("at most 10% of minor first failures lead to a complaint", -math.inf, 0.10),
       "major": ("at least 70% of major first failures lead to a complaint", 0.70, math.inf)}  # fmt: skip
 T8 = ("paradox events in low single digits of complaints under the baseline (below 5%)", 0.0, 0.05)
@@ -754,7 +754,7 @@ def _facts_records(ctx: Context) -> list[dict]:
 
 # ---------------------------------------------------------------- 9. assumptions and method
 
-#: Policy levers and their defaults (EXPERIMENT.md), in the order a reader weighs them.
+#: Policy levers and their defaults (docs/experiment-format.md), in the order a reader weighs them.
 LEVERS = (
     ("response_days", 7.0, "days to respond"), ("first_contact_resolution", 0.5, "first-contact resolution"),
     ("apology", 0.0, "apology"), ("empathy", 0.0, "empathy"), ("explanation", 0.0, "explanation"),
@@ -804,7 +804,7 @@ def assumptions(ctx: Context) -> dict:
 
 
 def _levers(ctx: Context, swept: set) -> list[dict]:
-    """Each lever set (or swept) in some policy, with every policy's value; defaults from EXPERIMENT.md."""
+    """Each lever set (or swept) in some policy, with every policy's value; defaults from docs/experiment-format.md."""
     by_name = {p.get("name"): p for p in ctx.experiment.get("policies", []) if isinstance(p, dict)}
     levers = []
     for key, default, label in LEVERS:
