@@ -185,13 +185,13 @@ TEST_F(Cli, BadSimdLevelInTheEnvironmentIsRefused) {
 
 TEST_F(Cli, InfoOnAMissingOrForeignFileFailsClearly) {
   const auto missing = run_cli("info " + (dir_ / "nope.h5").string());
-  EXPECT_EQ(missing.code, 1);
-  EXPECT_NE(missing.output.find("no such file"), std::string::npos) << missing.output;
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.output, "loyalsim: no such results file: " + (dir_ / "nope.h5").string() + "\n");
   const auto text = dir_ / "text.h5";
   std::ofstream(text) << "not hdf5";
   const auto foreign = run_cli("info " + text.string());
-  EXPECT_EQ(foreign.code, 1);
-  EXPECT_NE(foreign.output.find("text.h5"), std::string::npos) << foreign.output;
+  EXPECT_EQ(foreign.code, 2);
+  EXPECT_EQ(foreign.output, "loyalsim: " + text.string() + " is not an HDF5 file, so it is not a loyalsim results file\n");
 }
 
 TEST_F(Cli, H5dumpReadsTheDimensionScales) {
@@ -256,10 +256,10 @@ TEST_F(Cli, ASweepWritesItsPointsWithTheirCoordinatesAndSensitivityReadsThem) {
   const auto plain = dir_ / "plain.h5";
   ASSERT_EQ(run_cli("run " + experiment_.string() + " -q -o " + plain.string() + " --replications 2").code, 0);
   const auto none = run_cli("sensitivity " + plain.string());
-  EXPECT_EQ(none.code, 1);
+  EXPECT_EQ(none.code, 2);
   EXPECT_NE(none.output.find("holds no sweep"), std::string::npos) << none.output;
   const auto sobol = run_cli("sensitivity " + out.string() + " --method sobol");
-  EXPECT_EQ(sobol.code, 1);
+  EXPECT_EQ(sobol.code, 2);
   EXPECT_NE(sobol.output.find("need a Saltelli design"), std::string::npos) << sobol.output;
 }
 
