@@ -200,6 +200,13 @@ TEST_F(Refusals, InfoSaysWhatAPathThatIsNotACompleteResultsFileIs) {
                                   "still being written; loyalsim writes NAME.tmp and renames it only when complete)\n");
   const auto sensitivity = run_cli("sensitivity " + cut.string());
   EXPECT_EQ(sensitivity.output, truncated.output);
+  std::string broken = whole;
+  broken[8] = 7;  // a superblock version that does not exist: the HDF5 signature, but unreadable
+  std::ofstream(cut, std::ios::binary | std::ios::trunc) << broken;
+  const auto damaged = run_cli("info " + cut.string());
+  EXPECT_EQ(damaged.code, 1);
+  EXPECT_EQ(damaged.output, "loyalsim: " + cut.string() + " is an HDF5 file that cannot be opened (" +
+                                std::to_string(whole.size()) + " bytes): its structure is damaged, or it is still being written\n");
 
   const auto foreign = dir_ / "foreign.h5";
   {
