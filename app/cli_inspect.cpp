@@ -94,7 +94,7 @@ int sensitivity_command(const std::string& path, SensitivityOptions options, con
     print_sensitivity(result, std::cout);
     return 0;
   }
-  for (const auto& w : result.warnings) std::cerr << "loyalsim: " << w << '\n';
+  for (const auto& w : result.warnings) std::cerr << "loyalsim: warning: " << w << '\n';
   print_sensitivity_csv(result, std::cout);
   return 0;
 }

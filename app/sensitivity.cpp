@@ -88,14 +88,14 @@ std::string fixed(double x, int decimals = 3) {
 // Sobol' estimates that cannot be right: an index outside [0, 1] or a
 // first-order index above the total. Small amounts are the estimators'
 // noise; a violation is reported when it is larger than the intervals say
-// noise can be, or when the intervals themselves are too wide to tell
-// (half-width above kNoisy): both mean the base sample N is too small.
+// noise can be (kNoisy when there is no interval: bootstrap 0), or when the
+// intervals themselves are too wide to tell (half-width above kNoisy): both
+// mean the base sample N is too small.
 constexpr double kNoisy = 0.1, kTargetHalfWidth = 0.05;
 
-double half_width(const SensitivityRow& r) {
-  const double h = (r.high - r.low) / 2;
-  return std::isfinite(h) ? h : 0.0;
-}
+double half_width(const SensitivityRow& r) { return (r.high - r.low) / 2; }  // NaN without an interval
+double tolerance(const SensitivityRow& r) { return std::isfinite(half_width(r)) ? half_width(r) : kNoisy; }
+bool noisy(const SensitivityRow& r) { return half_width(r) > kNoisy; }
 
 // The implausible estimates of one (policy, month) block: k S1 rows, then k ST rows.
 void implausible_estimates(const SensitivityRow* s1, const SensitivityRow* st, std::size_t k,
@@ -104,12 +104,11 @@ void implausible_estimates(const SensitivityRow* s1, const SensitivityRow* st, s
   for (std::size_t i = 0; i < k; ++i) {
     for (const SensitivityRow* r : {&s1[i], &st[i]}) {
       const double beyond = std::max(-r->estimate, r->estimate - 1.0);
-      if (std::isfinite(beyond) && beyond > 0 && (beyond > half_width(*r) || half_width(*r) > kNoisy))
+      if (std::isfinite(beyond) && beyond > 0 && (beyond > tolerance(*r) || noisy(*r)))
         out.push_back(r->index + " of " + where(*r) + " is " + fixed(r->estimate) + (r->estimate > 1 ? ", above 1" : ", below 0"));
     }
     const double excess = s1[i].estimate - st[i].estimate;
-    const double noise = half_width(s1[i]) + half_width(st[i]);
-    if (std::isfinite(excess) && excess > 0 && (excess > noise || std::max(half_width(s1[i]), half_width(st[i])) > kNoisy))
+    if (std::isfinite(excess) && excess > 0 && (excess > tolerance(s1[i]) + tolerance(st[i]) || noisy(s1[i]) || noisy(st[i])))
       out.push_back("S1 of " + where(s1[i]) + " is " + fixed(s1[i].estimate) + ", above its ST " + fixed(st[i].estimate));
   }
 }
@@ -122,14 +121,15 @@ std::optional<std::string> sobol_sample_warning(const SensitivityResult& res, st
   double widest = 0;
   for (std::size_t i = 0; i + 2 * parameters <= res.rows.size(); i += 2 * parameters) {
     implausible_estimates(&res.rows[i], &res.rows[i + parameters], parameters, problems);
-    for (std::size_t j = i; j < i + 2 * parameters; ++j) widest = std::max(widest, half_width(res.rows[j]));
+    for (std::size_t j = i; j < i + 2 * parameters; ++j)
+      if (std::isfinite(half_width(res.rows[j]))) widest = std::max(widest, half_width(res.rows[j]));
   }
   if (problems.empty()) return std::nullopt;
   // Intervals narrow as 1/sqrt(N): the N at which the widest would be +-kTargetHalfWidth, as a power of two.
   const double wanted = std::max(2.0, widest > 0 ? std::pow(widest / kTargetHalfWidth, 2) : 4.0) * base_points;
   std::uint64_t n = 1;
   while (static_cast<double>(n) < wanted && n < (std::uint64_t{1} << 40)) n *= 2;
-  std::string text = "warning: these Sobol' indices come from a base sample of N = " + std::to_string(base_points) +
+  std::string text = "these Sobol' indices come from a base sample of N = " + std::to_string(base_points) +
                      " points, too small for them: ";
   for (std::size_t i = 0; i < std::min<std::size_t>(3, problems.size()); ++i) text += (i ? "; " : "") + problems[i];
   if (problems.size() > 3) text += "; and " + std::to_string(problems.size() - 3) + " more";
@@ -255,7 +255,7 @@ void print_sensitivity(const SensitivityResult& res, std::ostream& out) {
       << (sobol ? "Sobol' indices (S1 first-order, ST total)" : "standardised regression coefficients (SRC) and "
                                                                  "partial rank correlations (PRCC)")
       << " from " << res.points_used << " points; [95% bootstrap interval over points and replications]\n";
-  for (const auto& w : res.warnings) out << '\n' << w << '\n';
+  for (const auto& w : res.warnings) out << "\nwarning: " << w << '\n';
   std::size_t width = 9;
   for (const auto& r : res.rows) width = std::max(width, r.parameter.size());
   const std::string a = sobol ? "S1" : "SRC", b = sobol ? "ST" : "PRCC";

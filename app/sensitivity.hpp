@@ -66,7 +66,8 @@ SensitivityResult analyse_sensitivity(const std::filesystem::path& results, cons
 // the intervals' half-widths, or with half-widths above 0.1. Both mean the
 // base sample of `base_points` is too small; the warning suggests the power
 // of two N at which the widest interval would be about +-0.05 (intervals
-// narrow as 1/sqrt(N)). loyalsim.sensitivity warns with the same text.
+// narrow as 1/sqrt(N)). loyalsim.sensitivity warns with the same text
+// (loyalsim.SampleSizeWarning).
 std::optional<std::string> sobol_sample_warning(const SensitivityResult& result, std::size_t parameters,
                                                 std::uint64_t base_points);
 

@@ -37,7 +37,7 @@ from .plots import (
 )
 from .robustness import robustness, winner_by_parameter
 from .runner import EngineNotFoundError, RunError, apply_overrides, find_engine, run
-from .sensitivity import sensitivity
+from .sensitivity import SampleSizeWarning, sensitivity
 from .tables import METRICS, policy_table, replication_outcomes
 
 from . import report  # noqa: E402  (after the modules it uses)
@@ -73,6 +73,7 @@ __all__ = [
     "SUPPORTED_MAJOR",
     "FormatError",
     "PartialResultsWarning",
+    "SampleSizeWarning",
     "EngineNotFoundError",
     "RunError",
     "__version__",

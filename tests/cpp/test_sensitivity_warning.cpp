@@ -50,7 +50,7 @@ TEST(SobolSampleWarning, NamesTheImpossibleEstimatesAndSuggestsN) {
   // S1 of a: above 1 with a half-width of 0.3 (too wide to tell); ST of a: above 1 by 0.05, within its
   // half-width of 0.1 (noise); S1 of b above ST of b by 0.05, within the 0.1 of both half-widths.
   // Widest half-width 0.3 -> N x (0.3 / 0.05)^2 = 576 -> 1024.
-  EXPECT_EQ(*w, "warning: these Sobol' indices come from a base sample of N = 16 points, too small for them: "
+  EXPECT_EQ(*w, "these Sobol' indices come from a base sample of N = 16 points, too small for them: "
                 "S1 of a (p, month 12) is 1.234, above 1; S1 of a (p, month 12) is 1.234, above its ST 1.050. "
                 "Run the sweep with points = 1024 (intervals narrow as 1/sqrt(N); N = 1024 should bring them to "
                 "about +-0.05)");

@@ -15,6 +15,10 @@ from sweepfiles import Param, saltelli_layout, write_sweep
 
 import loyalsim
 
+# The small synthetic design (N = 64, with noise) is meant to be small: that its Sobol' indices
+# warn about the sample size is tested in test_sensitivity_warning.py.
+pytestmark = pytest.mark.filterwarnings("ignore::loyalsim.SampleSizeWarning")
+
 # ---------------------------------------------------------------- Ishigami
 
 A_ISH, B_ISH = 7.0, 0.1

@@ -9,6 +9,10 @@ from test_sensitivity import write_small
 
 import loyalsim
 
+# The small synthetic design (N = 64, with noise) is meant to be small: that its Sobol' indices
+# warn about the sample size is tested in test_sensitivity_warning.py.
+pytestmark = pytest.mark.filterwarnings("ignore::loyalsim.SampleSizeWarning")
+
 
 def png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
