@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 from ._io import FORMAT, SUPPORTED_MAJOR, FormatError, PartialResultsWarning
 from ._io import open_results as open  # noqa: A001 - loyalsim.open(path) is the intended spelling
 from ._toml import dump as write_toml
+from ._format import table_row as format_row
 from .decision import payback, verdicts
 from .facts import fact_checks, facts, quintile_retention
 from .measures import file_measures
@@ -67,6 +68,7 @@ __all__ = [
     "plot_tornado",
     "plot_indices_over_time",
     "apply_overrides",
+    "format_row",
     "write_toml",
     "METRICS",
     "FORMAT",
