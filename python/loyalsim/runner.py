@@ -343,7 +343,8 @@ def _execute(cmd: list[str], label: str, show_progress: bool, rewrite=lambda lin
                 line = rewrite(line)
                 messages.append(line.rstrip("\n"))
                 held.append(line)
-            elif show_progress:
+            elif show_progress:  # the table: the run has succeeded, so what was held comes first
+                show_held()
                 view.message(sys.stdout, line)
         returncode = proc.wait()
     except KeyboardInterrupt:
