@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._stats import SALTELLI, resolve_month, resolve_policies, sweep_parameters
+from ._stats import SALTELLI, did_you_mean, resolve_month, resolve_policies, sweep_parameters
 from .tables import cumulative
 
 #: The indices of each method, in the order the result lists them.
@@ -329,7 +329,8 @@ def _outcomes(ds: xr.Dataset, metric: str, policies: list[str], months: list[int
 def _raw_metric(ds: xr.Dataset, metric: str) -> xr.DataArray:
     available = [str(n) for n, v in ds.data_vars.items() if set(v.dims) == set(_RAW_DIMS)]
     if metric not in available:
-        raise ValueError(f"unknown metric {metric!r}; the raw metrics of this file are: {', '.join(available)}")
+        raise ValueError(f"unknown metric {metric!r}{did_you_mean(metric, available)}; the raw metrics of this "
+                         f"file are: {', '.join(available)}")  # fmt: skip
     return ds[metric]
 
 

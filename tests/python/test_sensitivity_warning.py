@@ -59,3 +59,17 @@ def test_the_engine_warns_with_the_same_text(engine, tmp_path):
     proc = subprocess.run([str(engine), "sensitivity", str(path), "--month", "1", "--bootstrap", "0"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert f"\nwarning: {ours}\n" in proc.stdout
+
+
+def test_unknown_names_get_the_engines_suggestion(tmp_path):
+    """As `loyalsim sensitivity --metric netvalue` / `--policy empowred` (tests/cpp/test_cli_refusals.cpp)."""
+    with loyalsim.open(ishigami_file(tmp_path / "small.h5", 4)) as ds:
+        with pytest.raises(ValueError, match=r"^unknown metric 'netvalue' \(did you mean 'net_value'\?\); the raw"):
+            loyalsim.sensitivity(ds, metric="netvalue", bootstrap=0)
+        with pytest.raises(ValueError, match=r"^unknown policy 'polcy0' \(did you mean 'policy0'\?\); this file has"):
+            loyalsim.sensitivity(ds, policy="polcy0", bootstrap=0)
+        with pytest.raises(ValueError, match=r"^unknown policy 'xyz'; this file has policy0$"):
+            loyalsim.sensitivity(ds, policy="xyz", bootstrap=0)
+    from loyalsim._stats import did_you_mean
+
+    assert did_you_mean("empowred", ["status_quo", "empowered_front_line"]) == " (did you mean 'empowered_front_line'?)"
