@@ -348,3 +348,16 @@ TEST_F(Cli, MpiAKilledRankFailsTheJobAndResumeFinishesIt) {
   ASSERT_EQ(run_cli("run " + sweep.string() + " -q --threads 2 --replications 2 -o " + unbroken.string()).code, 0);
   expect_same_datasets(out, unbroken);
 }
+
+TEST_F(Cli, MpiAnUnusableOutputPathIsRefusedBeforeAnyRankWorks) {
+  if (!built_with_mpi()) GTEST_SKIP() << "loyalsim was built without MPI";
+  const auto target = dir_ / "adir.h5";
+  fs::create_directory(target);
+  const auto r = shell(mpirun(2) + "run " + experiment_.string() + " -q --force --threads 1 -o " + target.string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  const std::string message = target.string() + " is a directory; -o needs a file path";
+  ASSERT_NE(r.output.find(message), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(message, r.output.find(message) + 1), std::string::npos) << r.output;  // said once, by rank 0
+  EXPECT_FALSE(fs::exists(target.string() + ".checkpoint"));
+  EXPECT_TRUE(fs::is_empty(target));
+}
