@@ -102,7 +102,8 @@ int refuse_unsafe_start(const Experiment& e, const RunArgs& a, int threads, int 
     std::cerr << "loyalsim: " << x.what() << "; nothing was run.\n";
     return kExitFailure;
   }
-  const fs::path &out = e.output_path, checkpoint = checkpoint_path(out);
+  const fs::path& out = e.output_path;
+  const fs::path checkpoint = checkpoint_path(out);
   const double needed = estimate_run(e, plan_for(e, threads), threads * processes).peak_bytes;
   const double available = engine::available_memory_bytes();
   if (available > 0 && needed > 0.9 * available) {

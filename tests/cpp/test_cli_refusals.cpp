@@ -240,7 +240,7 @@ TEST_F(Refusals, SobolIndicesFromATinyBaseSampleComeWithAWarning) {
 // The size check reads the superblock itself: versions 0 (HDF5's default,
 // what loyalsim writes) and 3 (libver "latest", e.g. h5py's) lay it out differently.
 TEST(Hdf5RecordedSize, MatchesTheFileSizeForEitherSuperblockLayout) {
-  const fs::path dir = fs::temp_directory_path() / "loyalsim-recorded-size";
+  const fs::path dir = fs::temp_directory_path() / ("loyalsim-recorded-size-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
   for (const bool latest : {false, true}) {

@@ -75,7 +75,7 @@ class Reliability : public ExperimentFolderTest {
 
 TEST(BadInput, EveryCorpusFileIsRefusedWithItsExactMessageAndNothingIsWritten) {
   const fs::path corpus = fs::path(LOYALSIM_SOURCE_DIR) / "tests" / "bad-input";
-  const fs::path out_dir = fs::temp_directory_path() / "loyalsim-bad-input";
+  const fs::path out_dir = fs::temp_directory_path() / ("loyalsim-bad-input-" + std::to_string(::getpid()));
   int cases = 0;
   for (const auto& entry : fs::directory_iterator(corpus)) {
     if (entry.path().extension() != ".toml") continue;
