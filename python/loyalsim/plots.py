@@ -155,7 +155,7 @@ def plot_contrasts(ds: xr.Dataset, month: int | None = None, *, point: int | Non
     neither good nor bad (``better == "none"``: the paradox share) is
     drawn in one neutral colour. Which side is better is the measure's
     ``better`` (loyalsim.file_measures). The label gives P(beats baseline)
-    (for a neutral metric, P(higher)). ``metrics`` defaults to every metric of the
+    (not for a neutral metric, which has none). ``metrics`` defaults to every metric of the
     policy table except ``active``; ``ncols`` panels per row.
 
     >>> loyalsim.plot_contrasts(ds, month=12, metrics=["net_value", "retention"])   # doctest: +SKIP
@@ -183,8 +183,9 @@ def plot_contrasts(ds: xr.Dataset, month: int | None = None, *, point: int | Non
         ax.barh(y, t["diff_mean"], color=colours, height=0.6)
         ax.errorbar(t["diff_mean"], y, xerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3, lw=1)
         ax.axvline(0, color="black", lw=0.8)
-        odds = "P(higher)" if better == "none" else "P(better)"
-        ax.set_yticks(y, [f"{p}\n{odds} {pb:.0%}" for p, pb in zip(others, t["p_beats_baseline"])], fontsize=8)
+        # A measure that is neither good nor bad has no P(beats baseline): the policy's name alone.
+        names = others if better == "none" else [f"{p}\nP(better) {pb:.0%}" for p, pb in zip(others, t["p_beats_baseline"])]
+        ax.set_yticks(y, names, fontsize=8)
         ax.set_title(LABELS.get(metric, metric), fontsize=9)
         if metric in _SHARES:
             _share_axis(ax.xaxis, np.subtract(*ax.get_xlim()))
