@@ -71,7 +71,7 @@ std::vector<std::vector<double>> ratio(const std::vector<std::vector<double>>& n
 // more than 2 decimals of M or k the row steps down a unit ("+301.2k ± 4.0k",
 // not "+0.30M ± 0.00M"); plain numbers and percentages take the decimals they
 // need (up to 6). Without an interval: 3 significant digits of the largest
-// value, at most 2 decimals.
+// value, at most 2 decimals; a row of zeros none.
 struct Scale {
   double divisor = 1.0;
   const char* suffix = "";
@@ -93,7 +93,7 @@ Scale scale_for(const std::string& kind, double largest, double smallest_half_wi
   } else if (std::isfinite(largest) && largest > 0) {
     s.decimals = std::clamp(decimals_for(largest / s.divisor, 3), 0, 2);
   } else {
-    s.decimals = kind == "count" ? 0 : 1;
+    s.decimals = 0;  // all zero (a policy identical to the baseline, a cost nobody pays): "0 ± 0"
   }
   return s;
 }

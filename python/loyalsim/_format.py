@@ -144,7 +144,7 @@ def format_count(n) -> str:
 # down a unit, so an interval is never rounded away ("+301.2k ± 4.0k", not
 # "+0.30M ± 0.00M"); plain numbers and percentages take the decimals they need
 # (up to 6). Without an interval: 3 significant digits of the largest value, at
-# most 2 decimals. The report above rounds estimates to their interval
+# most 2 decimals; a row of zeros none. The report above rounds estimates to their interval
 # instead; this is for text that sits beside the engine's table.
 
 _UNITS = ((1e6, "M"), (1e3, "k"), (1.0, ""))
@@ -167,7 +167,7 @@ def _table_scale(kind: str, largest: float, smallest_half_width: float) -> tuple
     elif math.isfinite(largest) and largest > 0:
         decimals = min(max(_significant_places(largest / divisor, 3), 0), 2)
     else:
-        decimals = 0 if kind == "count" else 1
+        decimals = 0  # all zero (a policy identical to the baseline, a cost nobody pays): "0 ± 0"
     return divisor, suffix, decimals
 
 

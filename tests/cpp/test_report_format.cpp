@@ -42,7 +42,7 @@ TEST(ReportFormat, WithoutAnIntervalThreeSignificantDigits) {
   const double nan = std::nan("");
   EXPECT_EQ(one({30'000, nan, nan}, "money", true), "+30,000");
   EXPECT_EQ(one({1'260'000, nan, nan}, "money", false), "1.26M");
-  EXPECT_EQ(one(around(0, 0), "money", true), "+0.0 ± 0.0");  // a policy identical to the baseline
+  EXPECT_EQ(one(around(0, 0), "money", true), "+0 ± 0");  // a policy identical to the baseline
 }
 
 TEST(ReportFormat, TheDifferenceRowHasItsOwnScale) {

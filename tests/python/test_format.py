@@ -35,5 +35,5 @@ def test_a_row_steps_down_a_unit_rather_than_round_the_interval_away():
 def test_without_an_interval_three_significant_digits():
     assert cell(30_000, NAN, NAN, sign=True) == "+30,000"
     assert cell(1_260_000, NAN, NAN) == "1.26M"
-    assert cell(*around(0, 0), sign=True) == "+0.0 ± 0.0"
+    assert cell(*around(0, 0), sign=True) == "+0 ± 0"
     assert cell(NAN, NAN, NAN) == "n/a"
