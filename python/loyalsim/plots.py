@@ -29,8 +29,8 @@ LABELS = {
     "revenue": "revenue (money)",
     "recovery_cost": "recovery cost (money)",
     "net_value": "net value, discounted (money)",
-    "satisfied_share": "satisfied recoveries (share of complaints)",
-    "paradox_share": "paradox events (share of complaints)",
+    "satisfied_share": "satisfied recoveries (share of recoveries)",
+    "paradox_share": "paradox events (share of recoveries)",
     "wom_positive": "positive word of mouth (messages)",
     "wom_negative": "negative word of mouth (messages)",
     "programme_cost": "programme cost (money)",
@@ -156,13 +156,16 @@ def plot_contrasts(ds: xr.Dataset, month: int | None = None, *, point: int | Non
     drawn in one neutral colour. Which side is better is the measure's
     ``better`` (loyalsim.file_measures). The label gives P(beats baseline)
     (not for a neutral metric, which has none). ``metrics`` defaults to every metric of the
-    policy table except ``active``; ``ncols`` panels per row.
+    policy table except ``active`` and those no policy changes (all differences exactly 0,
+    e.g. a programme cost no policy pays); ``ncols`` panels per row.
 
     >>> loyalsim.plot_contrasts(ds, month=12, metrics=["net_value", "retention"])   # doctest: +SKIP
     """
     table = policy_table(ds, month, point=point)
     directions = {m.name: m.better for m in file_measures(ds)}  # which way is good, from the file's measures
-    metrics = list(metrics) if metrics is not None else [m for m in table.columns.unique("metric") if m != "active"]
+    if metrics is None:  # every measure but active, and none that no policy changes (a cost nobody pays)
+        metrics = [m for m in table.columns.unique("metric") if m != "active" and not _all_zero(table[m])]
+    metrics = list(metrics)
     unknown = [m for m in metrics if m not in table.columns.unique("metric")]
     if unknown:
         raise KeyError(f"unknown metric(s) {unknown}; choose from {list(table.columns.unique('metric'))}")
@@ -183,6 +186,9 @@ def plot_contrasts(ds: xr.Dataset, month: int | None = None, *, point: int | Non
         ax.barh(y, t["diff_mean"], color=colours, height=0.6)
         ax.errorbar(t["diff_mean"], y, xerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3, lw=1)
         ax.axvline(0, color="black", lw=0.8)
+        if _all_zero(t):
+            ax.text(0.5, 0.5, "0 for every policy", transform=ax.transAxes, ha="center", va="center", fontsize=8,
+                    color="#8c8c8c")  # fmt: skip
         # A measure that is neither good nor bad has no P(beats baseline): the policy's name alone.
         names = others if better == "none" else [f"{p}\nP(better) {pb:.0%}" for p, pb in zip(others, t["p_beats_baseline"])]
         ax.set_yticks(y, names, fontsize=8)
@@ -196,6 +202,12 @@ def plot_contrasts(ds: xr.Dataset, month: int | None = None, *, point: int | Non
     fig.suptitle(f"Difference to the baseline '{table.attrs['baseline']}' at month {table.attrs['month']} "
                  f"(paired, 95% CI, {table.attrs['replications']} replications)")  # fmt: skip
     return fig
+
+
+def _all_zero(contrasts) -> bool:
+    """Whether every paired difference and its interval is exactly 0 (or undefined): nothing to draw."""
+    values = np.asarray(contrasts[["diff_mean", "diff_ci_low", "diff_ci_high"]], dtype=float)
+    return bool(np.all(np.nan_to_num(values) == 0.0))
 
 
 def plot_facts(ds: xr.Dataset, *, point: int | None = None, policy=None):

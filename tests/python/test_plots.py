@@ -155,3 +155,13 @@ def test_facts_panels_wrap_two_a_row_with_the_legend_below_them(ds):
     legend = next(ax.get_legend() for ax in fig.axes if ax.get_legend()).get_window_extent(renderer)
     for ax in fig.axes:
         assert not legend.overlaps(ax.get_window_extent(renderer)), ax.get_title()
+
+
+def test_contrasts_leave_out_what_no_policy_changes(ds):
+    """No policy of the tiny experiment has a running or acquisition cost: two empty panels, before."""
+    table = loyalsim.policy_table(ds)
+    assert (table["programme_cost"]["diff_mean"] == 0).all()
+    titles = [ax.get_title() for ax in loyalsim.plot_contrasts(ds).axes if ax.get_visible()]
+    assert "programme cost (money)" not in titles and "net value, discounted (money)" in titles
+    asked = loyalsim.plot_contrasts(ds, metrics=["programme_cost"]).axes[0]
+    assert [t.get_text() for t in asked.texts] == ["0 for every policy"]
