@@ -1,6 +1,7 @@
-// The numbers of the horizon table: each row on one scale, with enough
-// decimals that its smallest half-width shows two significant digits. The
-// same cases, with the same strings, are in tests/python/test_format.py.
+// The numbers loyalsim prints: the horizon table's rows, each on one scale
+// with enough decimals that its smallest half-width shows two significant
+// digits (the same cases, with the same strings, are in
+// tests/python/test_format.py); and durations, in the plan and the progress line.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "app/report.hpp"
+#include "engine/progress.hpp"
 
 using loyalsim::app::format_row;
 using loyalsim::engine::Interval;
@@ -64,4 +66,14 @@ TEST(ReportFormat, TheDifferenceRowHasItsOwnScale) {
   // would need 3 decimals); difference: sd 816.5, half-width 1,299, plain below 100,000.
   EXPECT_NE(out.str().find("net value    1,260k ± 13k       1,290k ± 14k\n"), std::string::npos) << out.str();
   EXPECT_NE(out.str().find("  Δ              baseline    +30,000 ± 1,299\n"), std::string::npos) << out.str();
+}
+
+TEST(FormatDuration, SecondsMinutesHoursAndDays) {
+  using loyalsim::engine::format_duration;
+  EXPECT_EQ(format_duration(12.4), "12s");
+  EXPECT_EQ(format_duration(185), "3m05s");
+  EXPECT_EQ(format_duration(3720), "1h02m");
+  EXPECT_EQ(format_duration(86'399), "23h59m");
+  EXPECT_EQ(format_duration(2 * 86'400 + 3 * 3600 + 59), "2d03h");  // was "51h00m"
+  EXPECT_EQ(format_duration(-1), "?");
 }
