@@ -37,6 +37,8 @@ void print_plan(const Experiment& e, int threads, int processes, std::ostream& o
       << human_bytes(est.peak_bytes) << ", results ~" << human_bytes(est.results_bytes) << " before compression\n";
 }
 
+namespace {
+
 // The preset an experiment starts from, and where each key it overrides comes from.
 void print_preset(const Experiment& e, std::ostream& out) {
   if (e.preset.empty()) return;
@@ -50,6 +52,8 @@ void print_preset(const Experiment& e, std::ostream& out) {
     out << "    " << o.path << ": from " << e.source.string() << ":" << o.line << " (the preset's, line " << o.preset_line
         << ", is not used)\n";
 }
+
+}  // namespace
 
 int validate_command(const std::string& path, int threads) {
   const Experiment e = load_experiment(path);
