@@ -2,12 +2,11 @@
 
 #include "app/calibrate.hpp"
 
-#include <unistd.h>
-
 #include <cstdlib>
 #include <iostream>
 
 #include "engine/errors.hpp"
+#include "engine/machine.hpp"
 #include "engine/version.hpp"
 
 #ifdef LOYALSIM_HAVE_MPI
@@ -86,11 +85,6 @@ void check(int code, const char* what) {
 }
 
 std::string engine_id() { return std::string(engine::kEngineVersion) + " (commit " + engine::kGitCommit + ")"; }
-
-std::string host_name() {
-  char buf[256] = {};
-  return ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "unknown";
-}
 
 void broadcast_string(std::string& s, int root) {
   std::uint64_t n = s.size();
@@ -242,7 +236,7 @@ void share_experiment(const Session& session, Experiment& e) {
   broadcast_string(root_id, 0);
   const int differs = root_id != id ? 1 : 0;
   if (differs)
-    std::cerr << "loyalsim: rank " << session.rank() << " on " << host_name() << " runs loyalsim " << id
+    std::cerr << "loyalsim: rank " << session.rank() << " on " << engine::host_name() << " runs loyalsim " << id
               << ", rank 0 runs " << root_id << "; every rank must run the same build.\n";
   int any = 0;
   check(MPI_Allreduce(&differs, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "compare engine builds");
@@ -264,10 +258,7 @@ std::unique_ptr<RemoteWorkers> remote_workers(const Session& session) {
 }
 
 void work(const Session&, const Experiment& e, int threads, const std::function<bool()>& should_stop) {
-  const auto nodes = e.scenario.population.customers + e.scenario.population.prospects;
-  // A calibration's rounds bring many units of their own (the experiment's points say nothing of them).
-  const std::uint64_t units = e.calibration.active() ? std::uint64_t{1} << 30 : e.points() * e.replications;
-  const ThreadPlan plan = plan_threads(threads, nodes, static_cast<std::uint32_t>(std::min<std::uint64_t>(units, 1u << 30)));
+  const ThreadPlan plan = plan_for(e, threads);
   int mine = plan.concurrent;
   check(MPI_Gather(&mine, 1, MPI_INT, nullptr, 0, MPI_INT, 0, MPI_COMM_WORLD), "gather worker counts");
 

@@ -36,6 +36,12 @@ ThreadPlan plan_threads(int threads, std::uint64_t nodes, std::uint32_t replicat
   return plan;
 }
 
+ThreadPlan plan_for(const Experiment& e, int threads) {
+  const auto units = std::min<std::uint64_t>(e.points() * e.replications, 1u << 30);
+  return plan_threads(threads, e.scenario.population.customers + e.scenario.population.prospects,
+                      static_cast<std::uint32_t>(units));
+}
+
 std::uint64_t progress_units(const Experiment& e) {
   return e.points() * e.replications * e.scenario.policies.size() * e.scenario.horizon_months;
 }

@@ -95,6 +95,10 @@ struct EnsembleOptions {
 std::vector<srp1::RunResult> run_unit(const Experiment& experiment, std::uint64_t unit, int threads,
                                       const std::function<void()>& on_month = {});
 
+// The plan for a whole experiment on `threads` threads: its population, and
+// all its units (point-replications) to spread.
+ThreadPlan plan_for(const Experiment& experiment, int threads);
+
 // Total progress units of an experiment (months over all runs).
 std::uint64_t progress_units(const Experiment& experiment);
 

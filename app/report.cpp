@@ -65,24 +65,36 @@ std::vector<std::vector<double>> ratio(const std::vector<std::vector<double>>& n
   return out;
 }
 
-// Display scale of a row: a unit suffix and divisor from its largest mean,
-// and enough decimals that the smallest CI half-width shows two digits
-// (at most 2: more is noise to a reader).
+// Display scale of a table row: a unit from its largest |mean| (M from a
+// million, k from 100,000; % for shares) and enough decimals that its
+// smallest CI half-width shows two significant digits. Where that would take
+// more than 2 decimals of M or k the row steps down a unit ("+301.2k ± 4.0k",
+// not "+0.30M ± 0.00M"); plain numbers and percentages take the decimals they
+// need (up to 6). Without an interval: 3 significant digits of the largest
+// value, at most 2 decimals; a row of zeros none.
 struct Scale {
   double divisor = 1.0;
   const char* suffix = "";
   int decimals = 0;
 };
 
+int decimals_for(double x, int significant) {
+  return significant - 1 - static_cast<int>(std::floor(std::log10(x)));
+}
+
 Scale scale_for(const std::string& kind, double largest, double smallest_half_width) {
-  Scale s;
-  if (kind == "share") s = {0.01, "%", 0};
-  else if (largest >= 1e6) s = {1e6, "M", 0};
-  else if (largest >= 1e5) s = {1e3, "k", 0};
-  const double hw = smallest_half_width / s.divisor;
-  if (std::isfinite(hw) && hw > 0)
-    s.decimals = std::clamp(1 - static_cast<int>(std::floor(std::log10(hw))), 0, 2);
-  else s.decimals = kind == "count" ? 0 : 1;
+  static constexpr Scale kUnits[] = {{1e6, "M", 0}, {1e3, "k", 0}, {1.0, "", 0}};
+  const bool share = kind == "share";
+  std::size_t unit = largest >= 1e6 ? 0 : largest >= 1e5 ? 1 : 2;
+  Scale s = share ? Scale{0.01, "%", 0} : kUnits[unit];
+  if (std::isfinite(smallest_half_width) && smallest_half_width > 0) {
+    while (!share && unit < 2 && decimals_for(smallest_half_width / s.divisor, 2) > 2) s = kUnits[++unit];
+    s.decimals = std::clamp(decimals_for(smallest_half_width / s.divisor, 2), 0, 6);
+  } else if (std::isfinite(largest) && largest > 0) {
+    s.decimals = std::clamp(decimals_for(largest / s.divisor, 3), 0, 2);
+  } else {
+    s.decimals = 0;  // all zero (a policy identical to the baseline, a cost nobody pays): "0 ± 0"
+  }
   return s;
 }
 
@@ -111,6 +123,19 @@ std::string cell(const engine::Interval& iv, const Scale& s, bool sign) {
 }
 
 }  // namespace
+
+std::vector<std::string> format_row(const std::vector<engine::Interval>& cells, const std::string& kind, bool sign) {
+  double largest = 0.0, smallest_half_width = INFINITY;
+  for (const auto& iv : cells) {
+    if (std::isfinite(iv.mean)) largest = std::max(largest, std::abs(iv.mean));
+    const double hw = (iv.high - iv.low) / 2;
+    if (hw > 0) smallest_half_width = std::min(smallest_half_width, hw);
+  }
+  const Scale s = scale_for(kind, largest, smallest_half_width);
+  std::vector<std::string> out;
+  for (const auto& iv : cells) out.push_back(cell(iv, s, sign));
+  return out;
+}
 
 HorizonTable horizon_table(const std::filesystem::path& results, std::size_t point) {
   h5::File f = h5::File::open_read(results);
@@ -184,27 +209,20 @@ void print_table(const HorizonTable& t, std::ostream& out) {
   std::vector<std::string> labels;
   std::vector<std::vector<std::string>> rows;
   for (const auto& m : t.measures) {
-    std::vector<engine::Interval> level(P), diff(P);
-    double largest = 0.0, smallest_half_width = INFINITY;
+    std::vector<engine::Interval> level(P), diff(P - 1);
     for (std::size_t p = 0; p < P; ++p) {
       level[p] = engine::mean_interval(m.values[p]);
+      if (p == 0) continue;
       std::vector<double> d(m.values[p].size());
       for (std::size_t r = 0; r < d.size(); ++r) d[r] = m.values[p][r] - m.values[0][r];
-      diff[p] = engine::mean_interval(d);
-      if (std::isfinite(level[p].mean)) largest = std::max(largest, std::abs(level[p].mean));
-      for (const auto& iv : {level[p], diff[p]}) {
-        const double hw = (iv.high - iv.low) / 2;
-        if (hw > 0) smallest_half_width = std::min(smallest_half_width, hw);
-      }
+      diff[p - 1] = engine::mean_interval(d);
     }
-    const Scale s = scale_for(m.kind, largest, smallest_half_width);
-    std::vector<std::string> lv, dv;
-    for (std::size_t p = 0; p < P; ++p) {
-      lv.push_back(cell(level[p], s, false));
-      dv.push_back(p == 0 ? "baseline" : cell(diff[p], s, true));
-    }
+    // The level and the difference rows each get their own scale: a
+    // difference is often a small part of the level.
+    std::vector<std::string> dv = format_row(diff, m.kind, true);
+    dv.insert(dv.begin(), "baseline");
     labels.push_back(m.label);
-    rows.push_back(lv);
+    rows.push_back(format_row(level, m.kind, false));
     labels.push_back("  Δ");
     rows.push_back(dv);
   }

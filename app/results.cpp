@@ -1,7 +1,5 @@
 #include "app/results.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <functional>
 #include <ctime>
@@ -12,6 +10,7 @@
 #include "engine/checkpoint.hpp"
 #include "engine/errors.hpp"
 #include "engine/hdf5.hpp"
+#include "engine/machine.hpp"
 #include "engine/sha256.hpp"
 #include "engine/statistics.hpp"
 #include "engine/version.hpp"
@@ -29,12 +28,6 @@ std::string utc_now() {
   gmtime_r(&now, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
-std::string host_name() {
-  char buf[256] = {};
-  if (::gethostname(buf, sizeof buf - 1) != 0) return "unknown";
   return buf;
 }
 
@@ -381,7 +374,7 @@ void write_provenance(h5::File& f, const Experiment& e, const RunFacts& facts, c
   f.set_attribute("threads", static_cast<std::int64_t>(facts.threads));
   f.set_attribute("processes", static_cast<std::int64_t>(facts.processes));
   f.set_attribute("wall_seconds", facts.wall_seconds);
-  f.set_attribute("host", host_name());
+  f.set_attribute("host", engine::host_name());
 }
 
 }  // namespace

@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 from ._io import FORMAT, SUPPORTED_MAJOR, FormatError, PartialResultsWarning
 from ._io import open_results as open  # noqa: A001 - loyalsim.open(path) is the intended spelling
 from ._toml import dump as write_toml
+from ._format import table_row as format_row
 from .calibration import (
     CALIBRATION_FORMAT,
     calibrate,
@@ -47,7 +48,7 @@ from .plots import (
 )
 from .robustness import robustness, winner_by_parameter
 from .runner import EngineNotFoundError, RunError, apply_overrides, find_engine, run
-from .sensitivity import sensitivity
+from .sensitivity import SampleSizeWarning, sensitivity
 from .tables import METRICS, policy_table, replication_outcomes
 
 from . import report  # noqa: E402  (after the modules it uses)
@@ -84,12 +85,14 @@ __all__ = [
     "plot_tornado",
     "plot_indices_over_time",
     "apply_overrides",
+    "format_row",
     "write_toml",
     "METRICS",
     "FORMAT",
     "SUPPORTED_MAJOR",
     "FormatError",
     "PartialResultsWarning",
+    "SampleSizeWarning",
     "EngineNotFoundError",
     "RunError",
     "__version__",

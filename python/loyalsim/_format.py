@@ -133,3 +133,71 @@ def format_count(n) -> str:
     '12,345'
     """
     return f"{int(n):,}"
+
+
+# ---- the engine's table (app/report.cpp): "mean ± half-width" ----
+#
+# `loyalsim info` and `loyalsim run` print each row on one scale: a unit from
+# its largest |mean| (M from a million, k from 100,000; % for shares) and
+# enough decimals that its smallest 95% half-width shows two significant
+# digits. Where that would take more than 2 decimals of M or k the row steps
+# down a unit, so an interval is never rounded away ("+301.2k ± 4.0k", not
+# "+0.30M ± 0.00M"); plain numbers and percentages take the decimals they need
+# (up to 6). Without an interval: 3 significant digits of the largest value, at
+# most 2 decimals; a row of zeros none. The report above rounds estimates to their interval
+# instead; this is for text that sits beside the engine's table.
+
+_UNITS = ((1e6, "M"), (1e3, "k"), (1.0, ""))
+
+
+def _significant_places(x: float, significant: int) -> int:
+    return significant - 1 - math.floor(math.log10(x))
+
+
+def _table_scale(kind: str, largest: float, smallest_half_width: float) -> tuple[float, str, int]:
+    """(divisor, suffix, decimals) of a row."""
+    share = kind == "share"
+    unit = 0 if largest >= 1e6 else 1 if largest >= 1e5 else 2
+    divisor, suffix = (0.01, "%") if share else _UNITS[unit]
+    if math.isfinite(smallest_half_width) and smallest_half_width > 0:
+        while not share and unit < 2 and _significant_places(smallest_half_width / divisor, 2) > 2:
+            unit += 1
+            divisor, suffix = _UNITS[unit]
+        decimals = min(max(_significant_places(smallest_half_width / divisor, 2), 0), 6)
+    elif math.isfinite(largest) and largest > 0:
+        decimals = min(max(_significant_places(largest / divisor, 3), 0), 2)
+    else:
+        decimals = 0  # all zero (a policy identical to the baseline, a cost nobody pays): "0 ± 0"
+    return divisor, suffix, decimals
+
+
+def _table_number(x: float, divisor: float, suffix: str, decimals: int, sign: bool) -> str:
+    if not math.isfinite(x):
+        return "n/a"
+    digits = f"{abs(x) / divisor:,.{decimals}f}"
+    negative = x < 0 and any(c not in "0.," for c in digits)
+    return ("-" if negative else "+" if sign else "") + digits + suffix
+
+
+def table_row(means, lows, highs, kind: str = "money", sign: bool = False) -> list[str]:
+    """The cells "mean ± half-width" of one row of the engine's table, on one scale (see above).
+
+    ``kind`` is ``"money"``, ``"count"``, ``"messages"`` or ``"share"`` (a
+    fraction, shown in %); ``sign`` puts "+" before positive means (differences).
+    A cell whose bounds are NaN shows the mean alone; a NaN mean shows "n/a".
+
+    >>> table_row([12e6, 3e5], [11.5e6, 2.96e5], [12.5e6, 3.04e5], "money", sign=True)
+    ['+12,000.0k ± 500.0k', '+300.0k ± 4.0k']
+    >>> table_row([0.6371], [0.6285], [0.6457], "share")
+    ['63.71% ± 0.86%']
+    """
+    means, lows, highs = ([float(v) for v in seq] for seq in (means, lows, highs))
+    largest = max([abs(m) for m in means if math.isfinite(m)], default=0.0)
+    widths = [(h - lo) / 2 for lo, h in zip(lows, highs)]
+    smallest = min([w for w in widths if w > 0], default=math.inf)
+    scale = _table_scale(kind, largest, smallest)
+    out = []
+    for m, lo, w in zip(means, lows, widths):
+        text = _table_number(m, *scale, sign)
+        out.append(text + " ± " + _table_number(w, *scale, False) if math.isfinite(lo) else text)
+    return out

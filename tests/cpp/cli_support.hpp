@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -45,15 +46,17 @@ inline std::string read_text(const fs::path& p) {
   return s.str();
 }
 
-// A test with its own empty folder under /tmp (named after the test) holding
+// A test with its own empty folder under /tmp (named after the test and the process) holding
 // one experiment file, `experiment_`; the folder is removed afterwards.
 class ExperimentFolderTest : public ::testing::Test {
  protected:
   ExperimentFolderTest(std::string prefix, std::string text, std::string file_name)
       : prefix_(std::move(prefix)), text_(std::move(text)), file_name_(std::move(file_name)) {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("loyalsim-" + prefix_ + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    // The process id too: test programs of other checkouts may run the same test at the same time.
+    dir_ = fs::temp_directory_path() / ("loyalsim-" + prefix_ + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+                                        std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     experiment_ = dir_ / file_name_;

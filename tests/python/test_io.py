@@ -68,7 +68,7 @@ def test_missing_file(tmp_path):
 
 
 def test_folder(tmp_path):
-    with pytest.raises(IsADirectoryError, match="is a folder"):
+    with pytest.raises(IsADirectoryError, match=f"^{tmp_path} is a directory, not a loyalsim results file$"):
         loyalsim.open(tmp_path)
 
 
@@ -80,9 +80,36 @@ def test_not_hdf5(tmp_path):
 
 
 def test_truncated_file(results_path, tmp_path):
+    """Said as the engine says it (tests/cpp/test_cli_refusals.cpp): the sizes, and that it looks truncated."""
     path = tmp_path / "truncated.h5"
-    path.write_bytes(results_path.read_bytes()[:4096])
-    with pytest.raises(loyalsim.FormatError, match="truncated|not an HDF5 file"):
+    whole = results_path.read_bytes()
+    path.write_bytes(whole[:4096])
+    with pytest.raises(loyalsim.FormatError) as err:
+        loyalsim.open(path)
+    assert str(err.value) == (
+        f"{path} is not a complete HDF5 file: it has 4096 of the {len(whole)} bytes its header records, so it looks "
+        "truncated (a copy cut short, or a file still being written; loyalsim writes NAME.tmp and renames it only "
+        "when complete)"
+    )
+
+
+@pytest.mark.parametrize("libver", ["earliest", "latest"])
+def test_recorded_size_reads_either_superblock_layout(tmp_path, libver):
+    path = tmp_path / f"{libver}.h5"
+    with h5py.File(path, "w", libver=libver) as f:
+        f["x"] = np.arange(1000.0)
+    assert path.read_bytes()[8] == (0 if libver == "earliest" else 3)  # superblock version
+    assert loyalsim._io.recorded_size(path) == path.stat().st_size
+    path.write_bytes(path.read_bytes()[:3000])
+    assert loyalsim._io.recorded_size(path) > 3000
+
+
+def test_damaged_but_complete_hdf5(results_path, tmp_path):
+    path = tmp_path / "damaged.h5"
+    data = bytearray(results_path.read_bytes())
+    data[8] = 7  # a superblock version that does not exist: HDF5's signature, but unreadable
+    path.write_bytes(bytes(data))
+    with pytest.raises(loyalsim.FormatError, match=r"is an HDF5 file that cannot be opened \(\d+ bytes\)"):
         loyalsim.open(path)
 
 
