@@ -29,7 +29,7 @@ struct ThreadPlan {
   int concurrent = 1;
   int per_run = 1;
 };
-ThreadPlan plan_threads(int threads, std::uint64_t nodes, std::uint32_t replications);
+ThreadPlan plan_threads(int threads, std::uint64_t nodes, std::uint32_t units);
 
 // All runs of one experiment: runs[(point * policies + policy) * replications + replication].
 struct Ensemble {

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "engine/parallel.hpp"
+#include "engine/phases.hpp"
 #include "engine/random.hpp"
 #include "models/srp1/processes.hpp"
 
@@ -295,26 +296,47 @@ class Kernel {
       r.segment_active_start.assign(sc_.segments.size() * (T + 1), 0);
       r.first_failures.assign(T + 1, 0);
     }
-    initial_state();
-    warm_up();
-    record_month_zero(out);
-    const std::vector<std::uint8_t> quintile = satisfaction_quintiles();
+    using engine::phases::Phase;
+    using engine::phases::Scope;
+    std::vector<std::uint8_t> quintile;
+    {
+      const Scope timed(Phase::initial);
+      initial_state();
+    }
+    {
+      const Scope timed(Phase::warmup);
+      warm_up();
+    }
+    {
+      const Scope timed(Phase::initial);
+      record_month_zero(out);
+      quintile = satisfaction_quintiles();
+    }
     for (std::uint32_t t = 1; t <= T; ++t) {
       for (std::size_t l = 0; l < K_; ++l) lanes_[l].pc = t >= own_[l].policy->start_month ? &own_[l] : &baseline_;
       set_failure_probabilities();
-      LaneSums month = customers_month(t, t, K_);
-      const LaneSums end = prospects_month(t);
+      LaneSums month = [&] {
+        const Scope timed(Phase::customers);
+        return customers_month(t, t, K_);
+      }();
+      const LaneSums end = [&] {
+        const Scope timed(Phase::exposure);
+        return prospects_month(t);
+      }();
+      const Scope timed(Phase::close);
       for (std::size_t l = 0; l < K_; ++l) {
         MonthSums& ms = month.lane[l];
         const MonthSums& e = end.lane[l];
-        for (const Metric m : {kActive, kCohortActive, kAcquired, kAcquiredReferred}) ms.v[m] = e.v[m];
-        ms.reported_satisfaction = e.reported_satisfaction;
+        for (const Metric m : {kActive, kCohortActive}) ms.v[m] += e.v[m];  // stayers, then adopters
+        for (const Metric m : {kAcquired, kAcquiredReferred}) ms.v[m] = e.v[m];
+        ms.reported_satisfaction += e.reported_satisfaction;
         record_counts(month, l, t, out[l]);
         close_month(ms, l, t, out[l]);
       }
       if (on_month)
         for (std::size_t l = 0; l < K_; ++l) on_month();
     }
+    const Scope timed(Phase::facts);
     for (std::size_t l = 0; l < K_; ++l) fact_cohorts(l, quintile, out[l]);
     return out;
   }
@@ -504,6 +526,7 @@ class Kernel {
       st_.S[i] = static_cast<float>(S);
       st_.X[i] = static_cast<float>(X);
       st_.spike[i] = static_cast<float>(k);
+      if (st_.status[i] == Status::active) count_active_at_end(s, i, acc.lane[l]);
       v[kWomPositive] += pos;
       v[kWomNegative] += neg;
       emitted.pos[l] = static_cast<float>(pos * inv_deg);
@@ -593,15 +616,6 @@ class Kernel {
           for (std::uint32_t n : network_.ties(w.slots[j + kPrefetchRows])) __builtin_prefetch(&st_.emitted[n]);
         prospect_node(w.slots[j], w.ids[j], w.u_first[j], sat_rng, acc);
       }
-      for (std::uint32_t s = b; s < e; ++s)
-        for (std::size_t l = 0; l < K_; ++l) {
-          const std::size_t i = s * K + l;
-          if (st_.status[i] != Status::active) continue;
-          auto& ms = acc.lane[l];
-          ms.v[kActive] += 1;
-          if (s < N_) ms.v[kCohortActive] += 1;
-          ms.reported_satisfaction += std::min(1.0f, st_.S[i] + st_.X[i]);
-        }
     });
   }
 
@@ -639,7 +653,17 @@ class Kernel {
       st_.status[i] = Status::active;
       st_.tenure[i] = 0;
       st_.S[i] = *S0;
+      count_active_at_end(s, i, acc.lane[l]);
     }
+  }
+
+  // The end-of-month stocks (MODEL.md metrics): counted where a customer's
+  // month ends, in the customers' pass for those who stay and in the
+  // prospects' pass for adopters, so no third pass over the nodes is needed.
+  void count_active_at_end(std::uint32_t s, std::size_t i, MonthSums& ms) const {
+    ms.v[kActive] += 1;
+    if (s < N_) ms.v[kCohortActive] += 1;
+    ms.reported_satisfaction += std::min(1.0f, st_.S[i] + st_.X[i]);
   }
 
   // The month's counts for calibration targets (band and segment), into lane l's run.

@@ -62,9 +62,14 @@ TEST(ThreadPlan, NeverExceedsTheBudget) {
         EXPECT_LE(p.concurrent * p.per_run, threads) << threads << " " << nodes << " " << reps;
         EXPECT_LE(p.concurrent, static_cast<int>(reps));
       }
-  // Small populations: replications side by side; large: threads inside a run.
+  // Units side by side when there are enough of them; threads inside a run
+  // for a single unit, an odd few (3 units on 2 threads: 1.6 unit-times
+  // inside against 2 side by side), or a population too large to hold twice.
   EXPECT_EQ(app::plan_threads(2, 10'000, 30).concurrent, 2);
-  EXPECT_EQ(app::plan_threads(2, 200'000, 30).per_run, 2);
+  EXPECT_EQ(app::plan_threads(2, 200'000, 30).concurrent, 2);
+  EXPECT_EQ(app::plan_threads(2, 200'000, 6).concurrent, 2);
+  EXPECT_EQ(app::plan_threads(2, 200'000, 3).per_run, 2);
+  EXPECT_EQ(app::plan_threads(2, 20'000'000, 30).per_run, 2);
   EXPECT_EQ(app::plan_threads(4, 10'000, 1).per_run, 4);
 }
 
