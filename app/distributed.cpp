@@ -1,11 +1,12 @@
 #include "app/distributed.hpp"
 
-#include <unistd.h>
+#include "app/calibrate.hpp"
 
 #include <cstdlib>
 #include <iostream>
 
 #include "engine/errors.hpp"
+#include "engine/machine.hpp"
 #include "engine/version.hpp"
 
 #ifdef LOYALSIM_HAVE_MPI
@@ -85,11 +86,6 @@ void check(int code, const char* what) {
 
 std::string engine_id() { return std::string(engine::kEngineVersion) + " (commit " + engine::kGitCommit + ")"; }
 
-std::string host_name() {
-  char buf[256] = {};
-  return ::gethostname(buf, sizeof buf - 1) == 0 ? buf : "unknown";
-}
-
 void broadcast_string(std::string& s, int root) {
   std::uint64_t n = s.size();
   check(MPI_Bcast(&n, 1, MPI_UINT64_T, root, MPI_COMM_WORLD), "broadcast length");
@@ -106,14 +102,18 @@ class Coordinator final : public RemoteWorkers {
     int mine = 0;
     check(MPI_Gather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, MPI_COMM_WORLD), "gather worker counts");
     for (const int c : counts) requesters_ += c;
+    remaining_ = requesters_;
   }
 
   void serve(const std::function<std::optional<std::uint64_t>()>& take,
              const std::function<void(std::uint64_t, const std::vector<std::byte>&)>& finish,
              const std::function<bool()>& stopping) override {
+    // Workers left waiting by the previous round get this round's units first.
+    std::vector<Waiting> waiting;
+    waiting.swap(waiting_);
+    for (const Waiting& w : waiting) answer(w, take);
     std::vector<std::byte> message;
-    int remaining = requesters_;
-    while (remaining > 0) {
+    while (remaining_ > 0 && static_cast<int>(waiting_.size()) < remaining_) {
       if (stopping()) return;
       int ready = 0;
       MPI_Status status;
@@ -132,18 +132,74 @@ class Coordinator final : public RemoteWorkers {
       std::memcpy(&header, message.data(), sizeof header);
       if (header.done_unit != kNone)
         finish(header.done_unit, std::vector<std::byte>(message.begin() + sizeof header, message.end()));
-      const auto unit = take();
-      const std::uint64_t answer = unit ? *unit : kNone;
-      if (!unit) --remaining;
-      check(MPI_Send(&answer, 1, MPI_UINT64_T, status.MPI_SOURCE, header.reply_tag, MPI_COMM_WORLD), "answer a request");
+      answer({status.MPI_SOURCE, header.reply_tag}, take);
     }
   }
 
+  // Tells every worker to end: those waiting, and those whose first request
+  // has not arrived yet (a resumed calibration may have nothing left to run).
+  void finish() override {
+    persistent = false;
+    serve([] { return std::optional<std::uint64_t>(); }, [](std::uint64_t, const std::vector<std::byte>&) {},
+          [] { return false; });
+  }
+
  private:
+  struct Waiting {
+    int source, reply_tag;
+  };
+
+  // The next unit for a requester; with none left, it waits (persistent) or ends.
+  void answer(const Waiting& w, const std::function<std::optional<std::uint64_t>()>& take) {
+    const auto unit = take();
+    if (!unit && persistent) {
+      waiting_.push_back(w);
+      return;
+    }
+    if (!unit) --remaining_;
+    send_unit(w, unit ? *unit : kNone);
+  }
+
+  // A unit's id, followed by its payload when units carry one.
+  void send_unit(const Waiting& w, std::uint64_t unit) {
+    std::vector<std::byte> reply(sizeof unit);
+    std::memcpy(reply.data(), &unit, sizeof unit);
+    if (unit != kNone && unit_payload) {
+      const auto extra = unit_payload(unit);
+      reply.insert(reply.end(), extra.begin(), extra.end());
+    }
+    check(MPI_Send(reply.data(), static_cast<int>(reply.size()), MPI_BYTE, w.source, w.reply_tag, MPI_COMM_WORLD),
+          "answer a request");
+  }
+
   int requesters_ = 0;
+  int remaining_ = 0;  // requesters not yet told to end
+  std::vector<Waiting> waiting_;
 };
 
 struct Stop {};
+
+// Waits for rank 0's answer on `tag` (a unit id and maybe its payload),
+// holding the MPI lock only while probing and receiving.
+void receive_reply(std::mutex& mpi, int tag, std::vector<std::byte>& reply, const std::function<bool()>& should_stop) {
+  for (;;) {
+    {
+      const std::lock_guard lock(mpi);
+      int ready = 0;
+      MPI_Status status;
+      check(MPI_Iprobe(0, tag, MPI_COMM_WORLD, &ready, &status), "probe for a unit");
+      if (ready) {
+        int bytes = 0;
+        MPI_Get_count(&status, MPI_BYTE, &bytes);
+        reply.resize(static_cast<std::size_t>(bytes));
+        check(MPI_Recv(reply.data(), bytes, MPI_BYTE, 0, tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE), "receive a unit");
+        return;
+      }
+    }
+    if (should_stop && should_stop()) throw Stop{};
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+}
 
 }  // namespace
 
@@ -180,7 +236,7 @@ void share_experiment(const Session& session, Experiment& e) {
   broadcast_string(root_id, 0);
   const int differs = root_id != id ? 1 : 0;
   if (differs)
-    std::cerr << "loyalsim: rank " << session.rank() << " on " << host_name() << " runs loyalsim " << id
+    std::cerr << "loyalsim: rank " << session.rank() << " on " << engine::host_name() << " runs loyalsim " << id
               << ", rank 0 runs " << root_id << "; every rank must run the same build.\n";
   int any = 0;
   check(MPI_Allreduce(&differs, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD), "compare engine builds");
@@ -202,8 +258,7 @@ std::unique_ptr<RemoteWorkers> remote_workers(const Session& session) {
 }
 
 void work(const Session&, const Experiment& e, int threads, const std::function<bool()>& should_stop) {
-  const auto nodes = e.scenario.population.customers + e.scenario.population.prospects;
-  const ThreadPlan plan = plan_threads(threads, nodes, static_cast<std::uint32_t>(std::min<std::uint64_t>(e.points() * e.replications, 1u << 30)));
+  const ThreadPlan plan = plan_for(e, threads);
   int mine = plan.concurrent;
   check(MPI_Gather(&mine, 1, MPI_INT, nullptr, 0, MPI_INT, 0, MPI_COMM_WORLD), "gather worker counts");
 
@@ -214,20 +269,26 @@ void work(const Session&, const Experiment& e, int threads, const std::function<
     try {
       std::vector<std::byte> message(sizeof(RequestHeader));
       RequestHeader header{kNone, kReplyTagBase + index};
+      std::vector<std::byte> reply;
       for (;;) {
         std::memcpy(message.data(), &header, sizeof header);
-        std::uint64_t unit = kNone;
         {
           const std::lock_guard lock(mpi);
           check(MPI_Send(message.data(), static_cast<int>(message.size()), MPI_BYTE, 0, kRequestTag, MPI_COMM_WORLD),
                 "send a request");
-          check(MPI_Recv(&unit, 1, MPI_UINT64_T, 0, header.reply_tag, MPI_COMM_WORLD, MPI_STATUS_IGNORE),
-                "receive a unit");
         }
+        // The answer may wait for a calibration's next round: poll, so this
+        // rank's other threads can still return their results meanwhile.
+        receive_reply(mpi, header.reply_tag, reply, should_stop);
+        std::uint64_t unit = kNone;
+        std::memcpy(&unit, reply.data(), sizeof unit);
         if (unit == kNone) return;
-        const auto runs = run_unit(e, unit, plan.per_run, [&] {
+        const auto on_month = [&] {
           if (should_stop && should_stop()) throw Stop{};
-        });
+        };
+        const std::span<const std::byte> payload(reply.data() + sizeof unit, reply.size() - sizeof unit);
+        const auto runs = payload.empty() ? run_unit(e, unit, plan.per_run, on_month)
+                                          : run_batch_unit(e, unit, payload, plan.per_run, on_month);
         message.resize(sizeof header);
         const auto bytes = encode_replication(runs);
         message.insert(message.end(), bytes.begin(), bytes.end());

@@ -4,35 +4,56 @@
 #include <tbb/task_group.h>
 
 #include <algorithm>
+#include <cmath>
 #include <atomic>
 #include <cstring>
 #include <mutex>
+#include <numeric>
 #include <thread>
 
 #include "engine/errors.hpp"
+#include "engine/phases.hpp"
 
 namespace loyalsim::app {
 
 namespace {
 
-// A run profits from one more OpenMP thread per this many nodes; below it,
-// threads are better spent on other replications (no barriers, no sharing).
-// 2^16 nodes is ~32 blocks of engine::kBlock: enough work per month that the
-// three barriers of a month cost well under a percent.
-constexpr std::uint64_t kNodesPerRunThread = 1u << 16;
+// Units side by side (one thread each) beat threads inside a unit: no
+// barriers, no shared cache lines, network builds in parallel for free
+// (docs/performance.md). Threads inside a unit pay when there are too few
+// units to keep every thread busy, or a unit is so large that several at once
+// would not fit in memory: from this many nodes on, a unit gets a thread per
+// this many nodes whatever the number of units.
+constexpr std::uint64_t kNodesPerRunThread = 1u << 22;
+// Parallel efficiency of a second thread inside one unit (measured: 1.8x at 2).
+constexpr double kInsideEfficiency = 0.9;
 
 struct Interrupt {};  // unwinds a run from its month callback
 
 }  // namespace
 
-ThreadPlan plan_threads(int threads, std::uint64_t nodes, std::uint32_t replications) {
+ThreadPlan plan_threads(int threads, std::uint64_t nodes, std::uint32_t units) {
   threads = std::max(1, threads);
+  units = std::max<std::uint32_t>(1, units);
   ThreadPlan plan;
   plan.per_run = static_cast<int>(std::clamp<std::uint64_t>(nodes / kNodesPerRunThread, 1, threads));
-  plan.concurrent = std::max(1, std::min<int>(threads / plan.per_run, static_cast<int>(replications)));
-  // With fewer replications than threads, give the spare threads to the runs.
+  if (plan.per_run == 1) {
+    // Rounds of `threads` units at once, against every unit with all threads:
+    // the first wastes the last round's idle threads, the second the barriers.
+    const double side_by_side = std::ceil(static_cast<double>(units) / threads);
+    const double inside = units / (1.0 + (threads - 1) * kInsideEfficiency);
+    if (inside < side_by_side) plan.per_run = threads;
+  }
+  plan.concurrent = std::max(1, std::min<int>(threads / plan.per_run, static_cast<int>(units)));
+  // With fewer units than threads, give the spare threads to the runs.
   plan.per_run = std::max(plan.per_run, threads / plan.concurrent);
   return plan;
+}
+
+ThreadPlan plan_for(const Experiment& e, int threads) {
+  const auto units = std::min<std::uint64_t>(e.points() * e.replications, 1u << 30);
+  return plan_threads(threads, e.scenario.population.customers + e.scenario.population.prospects,
+                      static_cast<std::uint32_t>(units));
 }
 
 std::uint64_t progress_units(const Experiment& e) {
@@ -52,49 +73,71 @@ RunEstimate estimate_run(const Experiment& e, const ThreadPlan& plan, int thread
   est.seconds = est.node_months / (kNodeMonthsPerThreadSecond * threads * (threads > 1 ? kParallelEfficiency : 1.0));
   // In flight: each unit holds its network (offsets, degrees and ties) and one run's state.
   const double network = nodes * (8.0 + 4.0 + 4.0 * (sc.wom.strong_ties + sc.wom.weak_ties));
-  const double in_flight = plan.concurrent * (network + static_cast<double>(srp1::run_state_bytes(sc)));
+  const std::size_t lanes = std::min(sc.policies.size(), srp1::max_lanes());
+  const double in_flight = plan.concurrent * (network + static_cast<double>(srp1::run_state_bytes(sc, lanes)));
   // Held until written: every run's series and fact cells; writing adds one metric over all runs.
   const double per_run = static_cast<double>(srp1::kMetricCount) * (sc.horizon_months + 1.0) * sizeof(double) +
-                         2.0 * srp1::kFactCells * sizeof(std::int64_t);
+                         2.0 * (srp1::kFactCells + srp1::kQuintiles) * sizeof(std::int64_t);
   est.results_bytes = static_cast<double>(est.runs) * per_run * 1.3;  // raw + summaries over replications
   est.peak_bytes = in_flight + static_cast<double>(est.runs) * per_run +
                    static_cast<double>(est.runs) * (sc.horizon_months + 1.0) * sizeof(double);
   return est;
 }
 
+namespace {
+
+// Every field of a run, in one order, for the checkpoint codec: fixed-size
+// arrays and vectors whose sizes follow from (months, segments).
+template <class F>
+void for_each_field(srp1::RunResult& r, F&& f) {
+  f(r.series.data(), r.series.size());
+  f(r.fact_count.data(), r.fact_count.size());
+  f(r.fact_retained.data(), r.fact_retained.size());
+  f(r.quintile_count.data(), r.quintile_count.size());
+  f(r.quintile_retained.data(), r.quintile_retained.size());
+  f(r.band_failures.data(), r.band_failures.size());
+  f(r.band_complaints.data(), r.band_complaints.size());
+  f(r.segment_churned.data(), r.segment_churned.size());
+  f(r.segment_active_start.data(), r.segment_active_start.size());
+  f(r.first_failures.data(), r.first_failures.size());
+}
+
+srp1::RunResult sized_run(std::uint32_t months, std::size_t segments) {
+  srp1::RunResult r;
+  r.months = months;
+  r.series.resize(static_cast<std::size_t>(srp1::kMetricCount) * (months + 1));
+  r.segment_churned.resize(segments * (months + 1));
+  r.segment_active_start.resize(segments * (months + 1));
+  r.first_failures.resize(months + 1);
+  return r;
+}
+
+}  // namespace
+
 std::vector<std::byte> encode_replication(const std::vector<srp1::RunResult>& runs) {
   std::vector<std::byte> out;
-  auto put = [&out](const void* p, std::size_t n) {
-    const auto* b = static_cast<const std::byte*>(p);
-    out.insert(out.end(), b, b + n);
-  };
-  for (const auto& r : runs) {
-    put(r.series.data(), r.series.size() * sizeof(double));
-    put(r.fact_count.data(), sizeof(r.fact_count));
-    put(r.fact_retained.data(), sizeof(r.fact_retained));
-  }
+  for (srp1::RunResult r : runs)
+    for_each_field(r, [&out](const auto* p, std::size_t n) {
+      const auto* b = reinterpret_cast<const std::byte*>(p);
+      out.insert(out.end(), b, b + n * sizeof(*p));
+    });
   return out;
 }
 
 std::vector<srp1::RunResult> decode_replication(const std::vector<std::byte>& bytes, std::uint32_t policies,
-                                                std::uint32_t months) {
-  const std::size_t series = static_cast<std::size_t>(srp1::kMetricCount) * (months + 1);
-  const std::size_t per_run = series * sizeof(double) + 2 * sizeof(std::array<std::int64_t, srp1::kFactCells>);
-  if (bytes.size() != per_run * policies)
+                                                std::uint32_t months, std::size_t segments) {
+  std::vector<srp1::RunResult> runs(policies, sized_run(months, segments));
+  std::size_t expected = 0;
+  for_each_field(runs.front(), [&](const auto* p, std::size_t n) { expected += n * sizeof(*p); });
+  if (bytes.size() != expected * policies)
     throw engine::RuntimeFailure("checkpoint unit has " + std::to_string(bytes.size()) + " bytes, expected " +
-                                 std::to_string(per_run * policies));
-  std::vector<srp1::RunResult> runs(policies);
-  const std::byte* p = bytes.data();
-  for (auto& r : runs) {
-    r.months = months;
-    r.series.resize(series);
-    std::memcpy(r.series.data(), p, series * sizeof(double));
-    p += series * sizeof(double);
-    std::memcpy(r.fact_count.data(), p, sizeof(r.fact_count));
-    p += sizeof(r.fact_count);
-    std::memcpy(r.fact_retained.data(), p, sizeof(r.fact_retained));
-    p += sizeof(r.fact_retained);
-  }
+                                 std::to_string(expected * policies));
+  const std::byte* at = bytes.data();
+  for (auto& r : runs)
+    for_each_field(r, [&at](auto* p, std::size_t n) {
+      std::memcpy(p, at, n * sizeof(*p));
+      at += n * sizeof(*p);
+    });
   return runs;
 }
 
@@ -103,12 +146,14 @@ std::vector<srp1::RunResult> run_unit(const Experiment& e, std::uint64_t unit, i
   const std::uint64_t point = unit / e.replications;
   const auto rep = static_cast<std::uint32_t>(unit % e.replications);
   const srp1::Scenario sc = e.scenario_at(point);
-  const engine::TieGraph network = srp1::build_network(sc, e.seed, rep, threads);
-  std::vector<srp1::RunResult> runs;
-  runs.reserve(sc.policies.size());
-  for (std::size_t p = 0; p < sc.policies.size(); ++p)
-    runs.push_back(srp1::simulate(sc, p, e.seed, rep, network, threads, on_month));
-  return runs;
+  const std::uint64_t seed = e.seed_at(point);
+  const engine::TieGraph network = [&] {
+    const engine::phases::Scope timed(engine::phases::Phase::build);
+    return srp1::build_network(sc, seed, rep, threads);
+  }();
+  std::vector<std::size_t> policies(sc.policies.size());
+  std::iota(policies.begin(), policies.end(), 0);
+  return srp1::simulate_policies(sc, policies, seed, rep, network, threads, on_month);
 }
 
 Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {
@@ -139,7 +184,7 @@ Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {
     std::optional<std::vector<std::byte>> saved;
     if (opt.store) saved = opt.store->load(u);
     if (saved) {
-      place(u, decode_replication(*saved, ens.policies, T));
+      place(u, decode_replication(*saved, ens.policies, T, e.scenario.segments.size()));
       if (opt.progress) opt.progress->advance(months_per_unit);
     } else {
       todo.push_back(u);
@@ -169,6 +214,7 @@ Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {
       const std::lock_guard lock(mutex);
       point_done = place(unit, std::move(runs));
     }
+    if (point_done && opt.on_each_point) opt.on_each_point(ens, unit / R);
     if (point_done && opt.on_point_done) {
       std::unique_lock publishing(publish_mutex, std::try_to_lock);
       if (publishing.owns_lock()) {
@@ -220,7 +266,7 @@ Ensemble run_ensemble(const Experiment& e, const EnsembleOptions& opt) {
     try {
       opt.remote->serve(take,
                         [&](std::uint64_t unit, const std::vector<std::byte>& bytes) {
-                          finish(unit, decode_replication(bytes, ens.policies, T));
+                          finish(unit, decode_replication(bytes, ens.policies, T, e.scenario.segments.size()));
                           if (opt.progress) opt.progress->advance(months_per_unit);
                         },
                         [&] {

@@ -29,7 +29,7 @@ struct ThreadPlan {
   int concurrent = 1;
   int per_run = 1;
 };
-ThreadPlan plan_threads(int threads, std::uint64_t nodes, std::uint32_t replications);
+ThreadPlan plan_threads(int threads, std::uint64_t nodes, std::uint32_t units);
 
 // All runs of one experiment: runs[(point * policies + policy) * replications + replication].
 struct Ensemble {
@@ -61,6 +61,16 @@ class RemoteWorkers {
   virtual void serve(const std::function<std::optional<std::uint64_t>()>& take,
                      const std::function<void(std::uint64_t unit, const std::vector<std::byte>& result)>& finish,
                      const std::function<bool()>& stopping) = 0;
+
+  // Calibration rounds (app/calibrate.cpp) change their points every round,
+  // so workers cannot know them from the experiment text: `unit_payload`, when
+  // set, gives the bytes sent with each unit (the point's values and seed).
+  std::function<std::vector<std::byte>(std::uint64_t unit)> unit_payload;
+  // Persistent serving: serve() returns once every unit is done and every
+  // worker waits for more; the workers wait for the next serve() until
+  // finish() tells them to end.
+  bool persistent = false;
+  virtual void finish() {}
 };
 
 struct EnsembleOptions {
@@ -74,12 +84,20 @@ struct EnsembleOptions {
   // Calls never overlap; one is skipped while another is running.
   std::function<void(const Ensemble&, const std::vector<std::uint64_t>& done_points)> on_point_done;
   RemoteWorkers* remote = nullptr;               // optional: other processes sharing the work
+  // Optional: called once for EVERY finished point (unlike on_point_done), by
+  // the thread that finished it, possibly several at once; only that point's
+  // runs may be read. Calibration caches each proposal's outcome here.
+  std::function<void(const Ensemble&, std::uint64_t point)> on_each_point;
 };
 
 // One unit (a replication of a point, every policy) on `threads` OpenMP
 // threads: what every worker, local or remote, computes.
 std::vector<srp1::RunResult> run_unit(const Experiment& experiment, std::uint64_t unit, int threads,
                                       const std::function<void()>& on_month = {});
+
+// The plan for a whole experiment on `threads` threads: its population, and
+// all its units (point-replications) to spread.
+ThreadPlan plan_for(const Experiment& experiment, int threads);
 
 // Total progress units of an experiment (months over all runs).
 std::uint64_t progress_units(const Experiment& experiment);
@@ -99,6 +117,6 @@ Ensemble run_ensemble(const Experiment& experiment, const EnsembleOptions& optio
 // Serialization of one replication's runs (all policies) for the checkpoint store.
 std::vector<std::byte> encode_replication(const std::vector<srp1::RunResult>& runs);
 std::vector<srp1::RunResult> decode_replication(const std::vector<std::byte>& bytes,
-                                                std::uint32_t policies, std::uint32_t months);
+                                                std::uint32_t policies, std::uint32_t months, std::size_t segments);
 
 }  // namespace loyalsim::app

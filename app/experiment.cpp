@@ -1,148 +1,101 @@
 #include "app/experiment.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cerrno>
-#include <cmath>
-#include <functional>
-#include <tuple>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <map>
 #include <memory>
 #include <set>
 
+#include "app/calibration_reader.hpp"
+#include "app/sweep_reader.hpp"
 #include "engine/config.hpp"
-#include "engine/designs.hpp"
+#include "models/srp1/parameter_table.hpp"
 
 namespace loyalsim::app {
 
 namespace {
 
-using engine::config::above;
-using engine::config::any_number;
-using engine::config::at_least;
-using engine::config::closed;
-using engine::config::open;
-using engine::config::Range;
 using engine::config::Reader;
+using srp1::ParameterKind;
+using srp1::ParameterRow;
+using srp1::ParameterScope;
 
-// A real-valued parameter: its key, where it lives, and what is allowed.
-template <class T>
-struct RealField {
-  std::string_view key;
-  double T::*field;
-  Range range;
-};
-
-template <class T, std::size_t K>
-void read_reals(Reader& r, const toml::table& t, const std::string& prefix, T& out,
-                const std::array<RealField<T>, K>& fields) {
-  for (const auto& f : fields) r.real(t, f.key, prefix + "." + std::string(f.key), out.*(f.field), f.range);
-}
-
-const std::array<RealField<srp1::Segment>, 9> kSegmentFields = {{
-    {"share", &srp1::Segment::share, above(0)},
-    {"base_spend", &srp1::Segment::base_spend, at_least(0)},
-    {"churn_hazard", &srp1::Segment::churn_hazard, at_least(0)},
-    {"failure_rate", &srp1::Segment::failure_rate, at_least(0)},
-    {"satisfaction_mean", &srp1::Segment::satisfaction_mean, open(0, 1)},
-    {"satisfaction_sd", &srp1::Segment::satisfaction_sd, at_least(0)},
-    {"complaint_bias", &srp1::Segment::complaint_bias, any_number()},
-    {"wom_rate", &srp1::Segment::wom_rate, at_least(0)},
-    {"recovery_responsiveness", &srp1::Segment::recovery_responsiveness, at_least(0)},
-}};
-
-const std::array<RealField<srp1::ModelParams>, 34> kModelFields = {{
-    {"satisfaction_ref", &srp1::ModelParams::satisfaction_ref, closed(0, 1)},
-    {"relaxation", &srp1::ModelParams::relaxation, closed(0, 1)},
-    {"severity_a", &srp1::ModelParams::severity_a, above(0)},
-    {"severity_b", &srp1::ModelParams::severity_b, above(0)},
-    {"major_threshold", &srp1::ModelParams::major_threshold, closed(0, 1)},
-    {"loss_weight", &srp1::ModelParams::loss_weight, at_least(0)},
-    {"complaint_intercept", &srp1::ModelParams::complaint_intercept, any_number()},
-    {"complaint_severity", &srp1::ModelParams::complaint_severity, any_number()},
-    {"complaint_blame", &srp1::ModelParams::complaint_blame, any_number()},
-    {"complaint_after_bad", &srp1::ModelParams::complaint_after_bad, any_number()},
-    {"speed_scale_days", &srp1::ModelParams::speed_scale_days, above(0)},
-    {"contact_elasticity", &srp1::ModelParams::contact_elasticity, at_least(0)},
-    {"quick_days", &srp1::ModelParams::quick_days, at_least(0)},
-    {"over_compensation_penalty", &srp1::ModelParams::over_compensation_penalty, at_least(0)},
-    {"expectation_base", &srp1::ModelParams::expectation_base, any_number()},
-    {"expectation_severity", &srp1::ModelParams::expectation_severity, any_number()},
-    {"expectation_repeat", &srp1::ModelParams::expectation_repeat, any_number()},
-    {"disconfirmation_sd", &srp1::ModelParams::disconfirmation_sd, at_least(0)},
-    {"gain", &srp1::ModelParams::gain, at_least(0)},
-    {"double_deviation", &srp1::ModelParams::double_deviation, at_least(0)},
-    {"repeat_damping", &srp1::ModelParams::repeat_damping, closed(0, 1)},
-    {"stability_penalty", &srp1::ModelParams::stability_penalty, closed(0, 1)},
-    {"surplus_decay", &srp1::ModelParams::surplus_decay, closed(0, 1)},
-    // exp(churn_satisfaction * (ref - S)) must stay finite: |x| <= 100 keeps it below e^100.
-    {"churn_satisfaction", &srp1::ModelParams::churn_satisfaction, closed(-100, 100)},
-    {"churn_tenure", &srp1::ModelParams::churn_tenure, at_least(0)},
-    {"spike_silent", &srp1::ModelParams::spike_silent, at_least(0)},
-    {"spike_unresolved", &srp1::ModelParams::spike_unresolved, at_least(0)},
-    {"spike_recovered", &srp1::ModelParams::spike_recovered, at_least(0)},
-    {"spike_decay", &srp1::ModelParams::spike_decay, closed(0, 1)},
-    {"spend_slope", &srp1::ModelParams::spend_slope, any_number()},
-    {"margin", &srp1::ModelParams::margin, any_number()},
-    {"loss_value_months", &srp1::ModelParams::loss_value_months, at_least(0)},
-    {"fix_effect", &srp1::ModelParams::fix_effect, at_least(0)},
-    {"quality_floor", &srp1::ModelParams::quality_floor, {0, 1, true, false}},
-}};
-
-const std::array<RealField<srp1::WomParams>, 12> kWomFields = {{
-    {"rewire", &srp1::WomParams::rewire, closed(0, 1)},
-    {"ambient_positive", &srp1::WomParams::ambient_positive, at_least(0)},
-    {"ambient_negative", &srp1::WomParams::ambient_negative, at_least(0)},
-    {"silent", &srp1::WomParams::silent, at_least(0)},
-    {"complainant_satisfied", &srp1::WomParams::complainant_satisfied, at_least(0)},
-    {"complainant_dissatisfied", &srp1::WomParams::complainant_dissatisfied, at_least(0)},
-    {"churned", &srp1::WomParams::churned, at_least(0)},
-    {"advertising", &srp1::WomParams::advertising, closed(0, 1)},
-    {"strong_tie_effect", &srp1::WomParams::strong_tie_effect, closed(0, 1)},
-    {"weak_tie_effect", &srp1::WomParams::weak_tie_effect, closed(0, 1)},
-    {"negative_weight", &srp1::WomParams::negative_weight, at_least(0)},
-    {"deterrence", &srp1::WomParams::deterrence, {0, 1, false, true}},
-}};
-
-const std::array<RealField<srp1::Policy>, 11> kPolicyFields = {{
-    {"response_days", &srp1::Policy::response_days, closed(0, 3650)},
-    {"first_contact_resolution", &srp1::Policy::first_contact_resolution, {0, 1, true, false}},
-    {"apology", &srp1::Policy::apology, closed(0, 1)},
-    {"empathy", &srp1::Policy::empathy, closed(0, 1)},
-    {"explanation", &srp1::Policy::explanation, closed(0, 1)},
-    {"follow_up", &srp1::Policy::follow_up, closed(0, 1)},
-    {"gesture", &srp1::Policy::gesture, closed(0, 1)},
-    {"gesture_cost", &srp1::Policy::gesture_cost, at_least(0)},
-    {"compensation", &srp1::Policy::compensation, closed(0, 1e6)},
-    {"root_cause_fix", &srp1::Policy::root_cause_fix, closed(0, 1)},
-    {"cost_per_contact", &srp1::Policy::cost_per_contact, at_least(0)},
-}};
-
-// Key lists for unknown-key checks, in file order of EXPERIMENT.md.
-template <class T, std::size_t K>
-std::vector<std::string_view> keys_of(const std::array<RealField<T>, K>& fields,
-                                      std::initializer_list<std::string_view> extra) {
+// The keys a table of this scope may hold: each row's key (a group once, by
+// its sub-table name) and the `extra` keys its reader handles itself.
+std::vector<std::string_view> keys_of(ParameterScope scope, std::initializer_list<std::string_view> extra) {
   std::vector<std::string_view> keys(extra);
-  for (const auto& f : fields) keys.push_back(f.key);
+  for (const ParameterRow* row : srp1::rows_of(scope)) {
+    const std::string_view k = row->group().empty() ? row->key : row->group();
+    if (std::find(keys.begin(), keys.end(), k) == keys.end()) keys.push_back(k);
+  }
   return keys;
 }
 
-// A small table of named weights, e.g. cause_share = { product = 0.4, ... }.
-template <std::size_t K>
-void read_weights(Reader& r, const toml::table& parent, std::string_view key, const std::string& path,
-                  const std::array<std::string_view, K>& names, std::array<double*, K> out, bool need_positive_sum) {
-  const toml::table* t = r.table(parent, key, path);
-  if (!t) return;
-  r.only_keys(*t, path, std::vector<std::string_view>(names.begin(), names.end()));
-  double sum = 0;
-  for (std::size_t i = 0; i < K; ++i) {
-    r.real(*t, names[i], path + "." + std::string(names[i]), *out[i], at_least(0));
-    sum += *out[i];
+// One value of a row from table `t` (the key's own table: the group's
+// sub-table for grouped keys) into entry `entry` of the scenario.
+void read_value(Reader& r, const toml::table& t, const ParameterRow& row, const std::string& path,
+                srp1::Scenario& sc, std::size_t entry) {
+  const std::string_view key = row.leaf();
+  switch (row.kind) {
+    case ParameterKind::real: {
+      double v = row.get(sc, entry);
+      if (r.real(t, key, path, v, row.range)) row.set(sc, entry, v);
+      return;
+    }
+    case ParameterKind::integer:
+    case ParameterKind::even_integer: {
+      auto v = static_cast<std::int64_t>(row.get(sc, entry));
+      if (!r.integer(t, key, path, v, static_cast<std::int64_t>(row.range.lo), static_cast<std::int64_t>(row.range.hi)))
+        return;
+      if (row.kind == ParameterKind::even_integer && v % 2 != 0)
+        r.problem(t.get(key), path, "value " + std::to_string(v) + " is odd", row.allowed());
+      else
+        row.set(sc, entry, static_cast<double>(v));
+      return;
+    }
+    case ParameterKind::choice: {
+      auto v = static_cast<int>(row.get(sc, entry));
+      const std::vector<std::string_view> choices(row.choices.begin(), row.choices.end());
+      if (r.choice(t, key, path, v, choices)) row.set(sc, entry, v);
+      return;
+    }
   }
-  if (need_positive_sum && !(sum > 0))
-    r.problem(parent.get(key), path, "the weights sum to 0", "non-negative weights with a positive sum");
+}
+
+// Every parameter of one scope from its table `t`; `prefix` is the table's
+// path in messages ("model", "segments.regular", "policies[2]"; "" at the top).
+void read_scope(Reader& r, const toml::table& t, ParameterScope scope, const std::string& prefix, srp1::Scenario& sc,
+                std::size_t entry = 0) {
+  const auto path_of = [&](std::string_view key) { return prefix.empty() ? std::string(key) : prefix + "." + std::string(key); };
+  std::set<std::string_view> groups_done;
+  for (const ParameterRow* row : srp1::rows_of(scope)) {
+    const std::string_view group = row->group();
+    if (group.empty()) {
+      read_value(r, t, *row, path_of(row->key), sc, entry);
+      continue;
+    }
+    if (!groups_done.insert(group).second) continue;
+    // A sub-table of named reals, e.g. cause_share = { product = 0.4, ... }.
+    const std::string group_path = path_of(group);
+    const toml::table* sub = r.table(t, group, group_path);
+    if (!sub) continue;
+    std::vector<std::string_view> names;
+    for (const ParameterRow* member : srp1::rows_of(scope))
+      if (member->group() == group) names.push_back(member->leaf());
+    r.only_keys(*sub, group_path, names);
+    double sum = 0;
+    for (const ParameterRow* member : srp1::rows_of(scope))
+      if (member->group() == group) {
+        read_value(r, *sub, *member, group_path + "." + std::string(member->leaf()), sc, entry);
+        sum += member->get(sc, entry);
+      }
+    if (row->positive_sum_group && !(sum > 0))
+      r.problem(t.get(group), group_path, "the weights sum to 0", "non-negative weights with a positive sum");
+  }
 }
 
 std::string entry_path(const char* array, const std::string& name, std::size_t index) {
@@ -166,346 +119,191 @@ bool read_name(Reader& r, const toml::table& t, const std::string& fallback_path
   return true;
 }
 
-// The entries of an array of named tables ([[segments]], [[policies]]): each
-// named uniquely, its keys checked, its numbers read into a default T.
-template <class T, std::size_t K>
-std::vector<T> read_named_entries(Reader& r, const toml::array& entries, const char* array,
-                                  const std::array<RealField<T>, K>& fields) {
-  std::vector<T> out;
+// The entries of an array of named tables ([[segments]], [[policies]]) into
+// `entries`: each named uniquely, its keys checked, its values read. Without
+// `merge` the array replaces the entries; with it (an experiment over a
+// preset's segments) an entry whose name is already there sets that entry's
+// keys, and a new name adds an entry.
+template <class T>
+void read_named_entries(Reader& r, const toml::array& array, const char* name, ParameterScope scope,
+                        srp1::Scenario& sc, std::vector<T>& entries, bool merge = false) {
+  if (!merge) entries.clear();
   std::set<std::string> seen;
   std::map<std::string, std::int64_t> lines;
-  for (std::size_t i = 0; i < entries.size(); ++i) {
-    const toml::table& t = *entries.get(i)->as_table();
-    T entry;
-    std::string name;
-    read_name(r, t, entry_path(array, "", i), name, seen, lines);
-    entry.name = name;
-    const std::string path = entry_path(array, name, i);
-    r.only_keys(t, path, keys_of(fields, {"name"}));
-    read_reals(r, t, path, entry, fields);
-    out.push_back(entry);
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const toml::table& t = *array.get(i)->as_table();
+    std::string entry_name;
+    read_name(r, t, entry_path(name, "", i), entry_name, seen, lines);
+    std::size_t at = entries.size();
+    for (std::size_t k = 0; merge && !entry_name.empty() && k < entries.size(); ++k)
+      if (entries[k].name == entry_name) at = k;
+    if (at == entries.size()) {
+      entries.push_back(T{});
+      entries.back().name = entry_name;
+    }
+    const std::string path = entry_path(name, entry_name, i);
+    r.only_keys(t, path, keys_of(scope, {"name"}));
+    read_scope(r, t, scope, path, sc, at);
   }
-  return out;
 }
 
-// ---- [sweep] ----
-
-using SweepTarget = ParameterTarget;
-
-}  // namespace
-
-// Built from the same field tables as the loader, so the two cannot disagree.
-std::map<std::string, ParameterTarget> parameter_targets(const srp1::Scenario& sc) {
-  std::map<std::string, SweepTarget> out;
-  auto real = [&](std::string path, Range range, std::function<void(srp1::Scenario&, double)> apply) {
-    out[std::move(path)] = {SweepTarget::real, range, {}, std::move(apply)};
-  };
-  for (const auto& f : kModelFields)
-    real("model." + std::string(f.key), f.range, [m = f.field](srp1::Scenario& s, double v) { s.model.*m = v; });
-  real("model.discount_rate_annual", {-1, 100, true, false},
-       [](srp1::Scenario& s, double v) { s.model.discount_rate_annual = v; });
-  for (int c = 0; c < srp1::kCauses; ++c) {
-    const std::string cause = srp1::kCauseNames[c];
-    real("model.cause_share." + cause, at_least(0), [c](srp1::Scenario& s, double v) { s.model.cause_share[c] = v; });
-    real("model.cause_loss." + cause, at_least(0), [c](srp1::Scenario& s, double v) { s.model.cause_loss[c] = v; });
+// The experiment's name is stored in the results and names the default
+// results file, so it must be usable as one file name on every platform.
+void read_experiment_name(Reader& r, const toml::table& root, std::string& name) {
+  if (!r.string(root, "name", "name", name, true)) return;
+  constexpr const char* kAllowed = "a non-empty name without /, \\ or NUL characters, not . or ..";
+  if (name.empty()) {
+    r.problem(root.get("name"), "name", "the name is empty", kAllowed);
+  } else if (name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos || name == "." || name == "..") {
+    std::string shown;
+    for (const char c : name) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
+    r.problem(root.get("name"), "name", "\"" + shown + "\" cannot be used in a file name", kAllowed);
   }
-  for (auto [key, field] : {std::pair{"distributive", &srp1::JusticeWeights::distributive},
-                            std::pair{"interactional", &srp1::JusticeWeights::interactional},
-                            std::pair{"procedural", &srp1::JusticeWeights::procedural}})
-    real(std::string("model.justice_weights.") + key, at_least(0),
-         [f = field](srp1::Scenario& s, double v) { s.model.justice_weights.*f = v; });
-  for (auto [key, field] : {std::pair{"apology", &srp1::InteractionalWeights::apology},
-                            std::pair{"empathy", &srp1::InteractionalWeights::empathy},
-                            std::pair{"explanation", &srp1::InteractionalWeights::explanation},
-                            std::pair{"follow_up", &srp1::InteractionalWeights::follow_up},
-                            std::pair{"gesture", &srp1::InteractionalWeights::gesture}})
-    real(std::string("model.interactional_weights.") + key, at_least(0),
-         [f = field](srp1::Scenario& s, double v) { s.model.interactional_weights.*f = v; });
-  out["model.paradox_scope"] = {SweepTarget::choice, {}, {srp1::kParadoxScopeNames.begin(), srp1::kParadoxScopeNames.end()},
-                                [](srp1::Scenario& s, double v) { s.model.paradox_scope = static_cast<srp1::ParadoxScope>(v); }};
-  for (const auto& f : kWomFields)
-    real("wom." + std::string(f.key), f.range, [m = f.field](srp1::Scenario& s, double v) { s.wom.*m = v; });
-  for (auto [key, field] : {std::pair{"strong_ties", &srp1::WomParams::strong_ties},
-                            std::pair{"weak_ties", &srp1::WomParams::weak_ties}})
-    out[std::string("wom.") + key] = {SweepTarget::even_integer, closed(0, 64), {},
-                                      [f = field](srp1::Scenario& s, double v) { s.wom.*f = static_cast<std::uint32_t>(v); }};
-  for (std::size_t i = 0; i < sc.segments.size(); ++i)
-    for (const auto& f : kSegmentFields)
-      real("segments." + sc.segments[i].name + "." + std::string(f.key), f.range,
-           [i, m = f.field](srp1::Scenario& s, double v) { s.segments[i].*m = v; });
-  for (std::size_t i = 0; i < sc.policies.size(); ++i)
-    for (const auto& f : kPolicyFields)
-      real("policies." + sc.policies[i].name + "." + std::string(f.key), f.range,
-           [i, m = f.field](srp1::Scenario& s, double v) { s.policies[i].*m = v; });
-  return out;
 }
 
-namespace {
+void read_population(Reader& r, const toml::table& root, srp1::Scenario& sc) {
+  const toml::table* t = r.table(root, "population", "population");
+  if (!t) return;
+  r.only_keys(*t, "population", keys_of(ParameterScope::population, {}));
+  read_scope(r, *t, ParameterScope::population, "population", sc);
+  constexpr std::uint64_t kMaxNodes = 2'147'483'647;  // node ids are 32-bit
+  const std::uint64_t nodes = sc.population.customers + sc.population.prospects;
+  if (nodes > kMaxNodes)
+    r.problem(t, "population", "customers + prospects = " + std::to_string(nodes) + " is too many",
+              "at most 2147483647 nodes in all");
+}
 
-// Reads one [sweep.parameters] entry into `p`; false (with problems) if it is unusable.
-bool read_sweep_parameter(Reader& r, const toml::node& spec, const SweepTarget& target, SweepParameter& p) {
-  const std::string& path = p.path;
-  const std::string key = "sweep.parameters.\"" + path + "\"";
-  const std::string allowed_real = target.range.describe();
-  const std::string kForms = "[low, high], { range = [low, high], scale = \"log\" } or { values = [...] }";
-  auto numbers = [&](const toml::array& a, std::vector<double>& out) {
-    for (const auto& n : a) {
-      const auto v = n.value<double>();
-      if (!n.is_number() || !v) {
-        r.problem(&n, key, "expected a number, got " + engine::config::type_name(n), allowed_real);
-        return false;
-      }
-      out.push_back(*v);
-    }
-    return true;
-  };
-  auto check_value = [&](const toml::node& where, double v) {
-    if (target.type == SweepTarget::even_integer) {
-      // Range first: casting a double beyond int64 (1e20, inf) is undefined behaviour.
-      if (v != std::floor(v) || !target.range.contains(v) || static_cast<std::int64_t>(v) % 2 != 0) {
-        r.problem(&where, key, "value " + engine::config::format_number(v) + " is not allowed", "even integers in [0, 64]");
-        return false;
-      }
-    } else if (!std::isfinite(v) || std::abs(v) > 1e12) {
-      r.problem(&where, key, "value " + engine::config::format_number(v) + " is not a usable number", target.range.usable());
-      return false;
-    } else if (!target.range.contains(v)) {
-      r.problem(&where, key, "value " + engine::config::format_number(v) + " is out of range", allowed_real);
-      return false;
-    }
-    return true;
-  };
-  auto read_choices = [&](const toml::array& a) {
-    std::set<std::string> seen;
-    for (const auto& n : a) {
-      const auto* s = n.as_string();
-      std::string allowed;
-      for (const auto& c : target.choices) allowed += (allowed.empty() ? "" : ", ") + c;
-      if (!s) {
-        r.problem(&n, key, "expected a name, got " + engine::config::type_name(n), "one of " + allowed);
-        return false;
-      }
-      const auto it = std::find(target.choices.begin(), target.choices.end(), s->get());
-      if (it == target.choices.end()) {
-        r.problem(&n, key, "unknown choice \"" + s->get() + "\"", "one of " + allowed);
-        return false;
-      }
-      if (!seen.insert(s->get()).second) {
-        r.problem(&n, key, "\"" + s->get() + "\" is listed twice", "each choice once");
-        return false;
-      }
-      p.choices.push_back(s->get());
-    }
-    p.kind = SweepKind::choices;
-    return !p.choices.empty() || (r.problem(&spec, key, "no choices", "a list of at least one name"), false);
-  };
-  auto read_range = [&](const toml::array& a, bool log) {
-    std::vector<double> lh;
-    if (!numbers(a, lh)) return false;
-    if (lh.size() != 2 || !(lh[0] < lh[1])) {
-      r.problem(&a, key, "a range needs two numbers, low < high", kForms);
-      return false;
-    }
-    if (!check_value(*a.get(0), lh[0]) || !check_value(*a.get(1), lh[1])) return false;
-    if (log && !(lh[0] > 0)) {
-      r.problem(&a, key, "a log range must be positive", "0 < low < high");
-      return false;
-    }
-    p.low = lh[0], p.high = lh[1];
-    p.kind = log ? SweepKind::log_range : SweepKind::range;
-    if (target.type == SweepTarget::even_integer) {  // a range of tie counts: every even count in it
-      p.kind = SweepKind::values;
-      for (double v = lh[0]; v <= lh[1]; v += 2) p.values.push_back(v);
-    }
-    return true;
-  };
-  auto read_values = [&](const toml::array& a) {
-    std::set<double> seen;
-    if (!numbers(a, p.values)) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-      if (!check_value(*a.get(i), p.values[i])) return false;
-      if (!seen.insert(p.values[i]).second) {
-        r.problem(a.get(i), key, "value " + engine::config::format_number(p.values[i]) + " is listed twice", "distinct values");
-        return false;
-      }
-    }
-    p.kind = SweepKind::values;
-    return !p.values.empty() || (r.problem(&spec, key, "no values", "a list of at least one number"), false);
-  };
+// Where a problem of the scenario's cross-parameter rules sits in the file.
+const toml::node* node_of_path(const toml::table& root, const srp1::Scenario& sc, const std::string& path) {
+  const auto ref = srp1::find_parameter(sc, path);
+  if (!ref || !ref->row->in_entry()) return nullptr;
+  const char* array = ref->row->scope == ParameterScope::policy ? "policies" : "segments";
+  const toml::array* entries = root.get_as<toml::array>(array);
+  if (!entries || ref->entry >= entries->size()) return nullptr;
+  const toml::table* t = entries->get(ref->entry)->as_table();
+  const toml::node* n = t ? t->get(ref->row->key) : nullptr;
+  return n ? n : t;
+}
 
-  p.integer = target.type == SweepTarget::even_integer;
-  p.apply = target.apply;
-  if (target.type == SweepTarget::choice) {
-    std::string allowed;
-    for (const auto& c : target.choices) allowed += (allowed.empty() ? "[\"" : "\", \"") + c;
-    allowed += "\"] or a part of that list";
-    const toml::array* list = spec.as_array();
-    if (const auto* t = spec.as_table(); t && t->get("values") && t->get("values")->is_array()) {
-      r.only_keys(*t, key, {"values"});
-      list = t->get("values")->as_array();
-    }
-    if (list) {
-      if (!read_choices(*list)) return false;
-      // The point's value is an index into the listed choices; the target takes its own index.
-      std::vector<double> own;
-      for (const auto& c : p.choices)
-        own.push_back(static_cast<double>(std::find(target.choices.begin(), target.choices.end(), c) - target.choices.begin()));
-      p.apply = [own, set = target.apply](srp1::Scenario& sc, double listed) { set(sc, own[static_cast<std::size_t>(listed)]); };
-      return true;
-    }
-    r.problem(&spec, key, "expected a list of choices, got " + engine::config::type_name(spec), allowed);
+// Reads a whole file as bytes; false (errno set) if it cannot be read.
+// stdio rather than iostreams: errno says why a read failed (missing file,
+// permissions, a directory), and the bytes are kept exactly as they are.
+bool read_text_file(const std::filesystem::path& file, std::string& text) {
+  errno = 0;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"), &std::fclose);
+  if (!f) {
+    if (errno == 0) errno = EIO;
     return false;
   }
-  if (const auto* a = spec.as_array()) {
-    if (!a->empty() && a->get(0)->is_string()) {
-      r.problem(&spec, key, "a list of names, but " + path + " is a number", kForms);
-      return false;
-    }
-    return read_range(*a, false);
+  char buffer[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
+  if (std::ferror(f.get())) {
+    if (errno == 0) errno = EIO;
+    return false;
   }
-  if (const auto* t = spec.as_table()) {
-    r.only_keys(*t, key, {"range", "scale", "values"});
-    const bool has_range = t->get("range"), has_values = t->get("values");
-    if (has_range == has_values) {
-      r.problem(&spec, key, has_range ? "both range and values" : "neither range nor values", kForms);
-      return false;
-    }
-    int scale = 0;
-    r.choice(*t, "scale", key + ".scale", scale, {"linear", "log"});
-    const toml::node* list = t->get(has_range ? "range" : "values");
-    if (!list->is_array()) {
-      r.problem(list, key, "expected an array, got " + engine::config::type_name(*list), kForms);
-      return false;
-    }
-    if (has_values && t->get("scale")) r.problem(t->get("scale"), key + ".scale", "scale applies to ranges only", kForms);
-    return has_range ? read_range(*list->as_array(), scale == 1) : read_values(*list->as_array());
-  }
-  r.problem(&spec, key, "expected a range or a list, got " + engine::config::type_name(spec), kForms);
-  return false;
+  return true;
 }
 
-// A weight group that needs a positive sum (model.cause_share, justice and
-// interactional weights) can reach 0 only through a sweep: checked per point.
-std::optional<std::string> zero_weight_group(const srp1::Scenario& sc) {
-  const auto& m = sc.model;
-  double cause = 0;
-  for (const double w : m.cause_share) cause += w;
-  const auto& jw = m.justice_weights;
-  const auto& iw = m.interactional_weights;
-  if (!(cause > 0)) return "model.cause_share";
-  if (!(jw.distributive + jw.interactional + jw.procedural > 0)) return "model.justice_weights";
-  if (!(iw.apology + iw.empathy + iw.explanation + iw.follow_up + iw.gesture > 0)) return "model.interactional_weights";
-  return std::nullopt;
+// The file a `preset` value names: a path (it contains '/' or ends in
+// .toml) relative to the experiment's folder, or a shipped preset's name.
+std::filesystem::path preset_file(const std::string& value, const std::filesystem::path& experiment) {
+  if (value.find('/') != std::string::npos || value.ends_with(".toml"))
+    return (experiment.parent_path() / value).lexically_normal();
+  return shipped_presets_folder() / (value + ".toml");
 }
 
-constexpr std::uint64_t kMaxSweepPoints = 1'000'000;
+std::vector<std::string> shipped_preset_names() {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(shipped_presets_folder(), ec))
+    if (entry.path().extension() == ".toml") names.push_back(entry.path().stem().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
 
-template <class T>
-std::vector<std::string> entry_names(const std::vector<T>& entries) {
-  std::vector<std::string> out;
-  for (const auto& x : entries) out.push_back(x.name);
+// Reads a preset (docs/experiment-format.md "Presets": a market without its size and its
+// policies) into the scenario, with its own reader so that its problems name
+// the preset's file and lines. Returns the text, or nothing if unreadable.
+std::optional<std::string> read_preset(Reader& experiment_reader, const toml::node* where, const std::string& value,
+                                       const std::filesystem::path& file, srp1::Scenario& sc, Reader& r) {
+  std::string text;
+  if (!read_text_file(file, text)) {
+    const bool named = file.parent_path() == shipped_presets_folder() && value.find('/') == std::string::npos &&
+                       !value.ends_with(".toml");
+    if (!named) {
+      experiment_reader.problem(where, "preset", "cannot read the preset file " + file.string() + ": " + std::strerror(errno),
+                                "a shipped preset's name, or a path to a preset file relative to the experiment");
+      return std::nullopt;
+    }
+    const auto names = shipped_preset_names();
+    std::string what = "no shipped preset is named \"" + value + "\"";
+    const std::vector<std::string_view> known(names.begin(), names.end());
+    if (const auto guess = engine::config::suggest(value, known)) what += " (did you mean \"" + *guess + "\"?)";
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    experiment_reader.problem(where, "preset", what, "one of: " + list + "; or a path to a preset file");
+    return std::nullopt;
+  }
+  const auto doc = r.parse(text);
+  if (!doc) return text;
+  const toml::table& root = *doc;
+  r.only_keys(root, "", {"description", "population", "segments", "model", "wom"});
+  if (const toml::table* t = r.table(root, "population", "population")) {
+    r.only_keys(*t, "population", {"initial_tenure_max"});  // sizes and scale belong to the experiment
+    read_scope(r, *t, ParameterScope::population, "population", sc);
+  }
+  if (const toml::array* segs = r.table_array(root, "segments", "segments")) {
+    if (segs->empty()) r.problem(segs, "segments", "no segments", "at least one [[segments]] table, or none at all");
+    read_named_entries(r, *segs, "segments", ParameterScope::segment, sc, sc.segments);
+  }
+  for (const auto scope : {ParameterScope::model, ParameterScope::wom}) {
+    const char* name = srp1::kScopeNames[static_cast<int>(scope)];
+    if (const toml::table* t = r.table(root, name, name)) {
+      r.only_keys(*t, name, keys_of(scope, {}));
+      read_scope(r, *t, scope, name, sc);
+    }
+  }
+  return text;
+}
+
+// The keys an experiment sets over its preset's (for `validate`): every
+// parameter path present in both files, with both lines.
+std::vector<PresetOverride> overrides_of(const toml::table& experiment, const toml::table& preset, const srp1::Scenario& sc) {
+  std::vector<PresetOverride> out;
+  auto node_at = [](const toml::table& root, const srp1::ParameterRow& row, const std::string& entry) -> const toml::node* {
+    const toml::table* t = &root;
+    if (row.scope != ParameterScope::run) {
+      const char* table = srp1::kScopeNames[static_cast<int>(row.scope)];
+      if (row.in_entry()) {
+        const toml::array* a = root.get_as<toml::array>(table);
+        t = nullptr;
+        for (std::size_t i = 0; a && i < a->size(); ++i)
+          if (const toml::table* e = a->get(i)->as_table(); e && e->get("name") && e->get("name")->value<std::string>() == entry) t = e;
+      } else {
+        t = root.get_as<toml::table>(table);
+      }
+    }
+    if (t && !row.group().empty()) t = t->get_as<toml::table>(row.group());
+    return t ? t->get(row.leaf()) : nullptr;
+  };
+  for (const auto& ref : srp1::scenario_parameters(sc, false)) {
+    const std::string entry = ref.row->in_entry() ? (ref.row->scope == ParameterScope::segment ? sc.segments[ref.entry].name
+                                                                                                : sc.policies[ref.entry].name)
+                                                  : "";
+    const toml::node* e = node_at(experiment, *ref.row, entry);
+    const toml::node* p = node_at(preset, *ref.row, entry);
+    if (e && p) out.push_back({ref.path, engine::config::line_of(e), engine::config::line_of(p)});
+  }
   return out;
 }
 
-void read_sweep(Reader& r, const toml::table& t, Experiment& e) {
-  Sweep& s = e.sweep;
-  r.only_keys(t, "sweep", {"design", "points", "levels", "parameters"});
-  int design = 0;
-  if (!t.get("design")) r.problem(&t, "sweep.design", "missing", "\"grid\", \"random\", \"lhs\" or \"sobol\"");
-  if (!r.choice(t, "design", "sweep.design", design, {"grid", "random", "lhs", "sobol"})) return;
-  s.design = static_cast<SweepDesign>(design + 1);
-
-  std::int64_t v = 0;
-  if (s.design == SweepDesign::grid) {
-    if (t.get("points"))
-      r.problem(t.get("points"), "sweep.points", "a grid has as many points as its levels make",
-                "no points for a grid; set levels (for ranges) instead");
-    v = s.levels;
-    if (r.integer(t, "levels", "sweep.levels", v, 2, 1000)) s.levels = static_cast<std::uint32_t>(v);
-  } else {
-    if (t.get("levels")) r.problem(t.get("levels"), "sweep.levels", "levels apply to grids only", "remove levels, or design = \"grid\"");
-    if (r.integer(t, "points", "sweep.points", v, 1, kMaxSweepPoints, true)) {
-      s.base_points = static_cast<std::uint32_t>(v);
-      if (s.design == SweepDesign::sobol && (v < 2 || (v & (v - 1)) != 0))
-        r.problem(t.get("points"), "sweep.points", "sobol needs a power of two, got " + std::to_string(v),
-                  "2, 4, 8, ..., e.g. " + std::to_string(std::bit_ceil(static_cast<std::uint64_t>(std::max<std::int64_t>(v, 2)))));
-    }
-  }
-
-  const toml::table* params = r.table(t, "parameters", "sweep.parameters");
-  if (!params || params->empty()) {
-    if (!t.get("parameters") || (params && params->empty()))
-      r.problem(params ? static_cast<const toml::node*>(params) : &t, "sweep.parameters", "no parameters to sweep",
-                "a [sweep.parameters] table, e.g. \"model.gain\" = [0.2, 1.0]");
-    return;
-  }
-  // Parameters in file order (toml++ tables are sorted by key).
-  std::vector<std::pair<std::string, const toml::node*>> entries;
-  for (const auto& [key, node] : *params) entries.emplace_back(std::string(key.str()), &node);
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
-    const auto& pa = a.second->source().begin;
-    const auto& pb = b.second->source().begin;
-    return std::tie(pa.line, pa.column) < std::tie(pb.line, pb.column);
-  });
-
-  const auto targets = parameter_targets(e.scenario);
-  std::vector<std::string_view> known;
-  for (const auto& [path, target] : targets) known.push_back(path);
-  for (const auto& [path, node] : entries) {
-    const std::string where = "sweep.parameters.\"" + path + "\"";
-    const auto it = targets.find(path);
-    if (it == targets.end()) {
-      std::string what = "\"" + path + "\" names no parameter of this experiment";
-      if (const auto guess = engine::config::suggest(path, known)) what += " (did you mean \"" + *guess + "\"?)";
-      std::string allowed = "model.KEY, wom.KEY, segments.NAME.KEY or policies.NAME.KEY of a real or choice parameter";
-      // A policy or segment that does not exist: say which ones do.
-      for (const auto& [array, names] : {std::pair{std::string("policies."), entry_names(e.scenario.policies)},
-                                         std::pair{std::string("segments."), entry_names(e.scenario.segments)}}) {
-        if (path.rfind(array, 0) != 0) continue;
-        const bool named = std::any_of(names.begin(), names.end(),
-                                       [&p = path, &a = array](const std::string& n) { return p.rfind(a + n + ".", 0) == 0; });
-        if (named) continue;
-        std::string list;
-        for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-        allowed = array + "NAME.KEY with NAME one of: " + list;
-      }
-      r.problem(node, where, what, allowed);
-      continue;
-    }
-    if (path.find_first_of(" \t") != std::string::npos) {
-      r.problem(node, where, "the path contains a space, which a results coordinate cannot have",
-                "rename the policy or segment without spaces to sweep it");
-      continue;
-    }
-    SweepParameter p;
-    p.path = path;
-    if (read_sweep_parameter(r, *node, it->second, p)) s.parameters.push_back(std::move(p));
-  }
-  if (s.design == SweepDesign::sobol && 2 * entries.size() > engine::design::kSobolMaxDims)
-    r.problem(params, "sweep.parameters", std::to_string(entries.size()) + " parameters",
-              "at most " + std::to_string(engine::design::kSobolMaxDims / 2) + " for a Sobol' design");
-  if (!r.ok()) return;
-
-  const std::uint64_t P = Sweep::points_of(s.design, s.base_points, s.levels, s.parameters);
-  if (P > kMaxSweepPoints) {
-    r.problem(&t, "sweep", "the design has " + std::to_string(P) + " points",
-              "at most " + std::to_string(kMaxSweepPoints) + " points; fewer levels, points or parameters");
-    return;
-  }
-  build_sweep_points(s, e.seed);
-  const bool sweeps_weights = std::any_of(s.parameters.begin(), s.parameters.end(), [](const SweepParameter& p) {
-    return p.path.rfind("model.cause_share.", 0) == 0 || p.path.rfind("model.justice_weights.", 0) == 0 ||
-           p.path.rfind("model.interactional_weights.", 0) == 0;
-  });
-  for (std::uint64_t pt = 0; sweeps_weights && pt < P; ++pt)
-    if (const auto group = zero_weight_group(s.scenario_at(e.scenario, pt))) {
-      r.problem(params, "sweep.parameters", "at point " + std::to_string(pt) + " the weights of " + *group + " sum to 0",
-                "ranges that keep a positive sum");
-      return;
-    }
-}
-
 }  // namespace
+
+std::filesystem::path shipped_presets_folder() {
+  if (const char* env = std::getenv("LOYALSIM_PRESETS"); env && *env) return env;
+  return LOYALSIM_PRESET_DIR;
+}
 
 Experiment parse_experiment(std::string_view text, const std::filesystem::path& source_name) {
   Reader r(source_name.string());
@@ -517,22 +315,10 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   if (!doc) r.throw_if_problems();
   const toml::table& root = *doc;
 
-  r.only_keys(root, "", {"name", "description", "seed", "replications", "horizon_months", "population",
-                          "segments", "model", "wom", "policies", "output", "sweep"});
-
-  // The name is stored in the results and names the default results file,
-  // so it must be usable as one file name on every platform we write to.
-  if (r.string(root, "name", "name", e.name, true)) {
-    constexpr const char* kAllowed = "a non-empty name without /, \\ or NUL characters, not . or ..";
-    if (e.name.empty()) {
-      r.problem(root.get("name"), "name", "the name is empty", kAllowed);
-    } else if (e.name.find_first_of(std::string_view("/\\\0", 3)) != std::string::npos || e.name == "." ||
-               e.name == "..") {
-      std::string shown;
-      for (const char c : e.name) shown += c == '\0' ? std::string("\\0") : std::string(1, c);
-      r.problem(root.get("name"), "name", "\"" + shown + "\" cannot be used in a file name", kAllowed);
-    }
-  }
+  auto top_keys = keys_of(ParameterScope::run, {});
+  top_keys.insert(top_keys.begin(), std::begin(kExperimentKeys), std::end(kExperimentKeys));
+  r.only_keys(root, "", top_keys);
+  read_experiment_name(r, root, e.name);
   r.string(root, "description", "description", e.description);
   {
     // TOML integers are signed 64-bit: seeds above 2^63-1 cannot be written, so the range is [0, 2^63-1].
@@ -542,82 +328,51 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   }
   std::int64_t v = e.replications;
   if (r.integer(root, "replications", "replications", v, 1, 100'000)) e.replications = static_cast<std::uint32_t>(v);
-  v = sc.horizon_months;
-  if (r.integer(root, "horizon_months", "horizon_months", v, 1, 1200)) sc.horizon_months = static_cast<std::uint32_t>(v);
 
-  if (const toml::table* t = r.table(root, "population", "population")) {
-    r.only_keys(*t, "population", {"customers", "prospects", "initial_tenure_max"});
-    constexpr std::int64_t kMaxNodes = 2'147'483'647;  // node ids are 32-bit
-    std::int64_t customers = static_cast<std::int64_t>(sc.population.customers);
-    std::int64_t prospects = static_cast<std::int64_t>(sc.population.prospects);
-    r.integer(*t, "customers", "population.customers", customers, 1, kMaxNodes);
-    r.integer(*t, "prospects", "population.prospects", prospects, 0, kMaxNodes);
-    if (customers + prospects > kMaxNodes)
-      r.problem(t, "population", "customers + prospects = " + std::to_string(customers + prospects) + " is too many",
-                "at most 2147483647 nodes in all");
-    sc.population.customers = static_cast<std::uint64_t>(customers);
-    sc.population.prospects = static_cast<std::uint64_t>(prospects);
-    v = sc.population.initial_tenure_max;
-    if (r.integer(*t, "initial_tenure_max", "population.initial_tenure_max", v, 1, 1200))
-      sc.population.initial_tenure_max = static_cast<std::uint32_t>(v);
+  // A preset first: the experiment's own keys then override it key by key.
+  std::optional<Reader> preset_reader;
+  std::optional<toml::table> preset_doc;
+  if (r.string(root, "preset", "preset", e.preset) && !e.preset.empty()) {
+    e.preset_path = preset_file(e.preset, source_name);
+    preset_reader.emplace(e.preset_path.string());
+    if (auto preset_text = read_preset(r, root.get("preset"), e.preset, e.preset_path, sc, *preset_reader)) {
+      e.preset_toml = *preset_text;
+      if (preset_reader->ok()) preset_doc = toml::parse(e.preset_toml, e.preset_path.string());
+    }
+  } else if (root.get("preset")) {
+    r.problem(root.get("preset"), "preset", "the preset name is empty", "a shipped preset's name, or a path to a preset file");
   }
+  read_scope(r, root, ParameterScope::run, "", sc);
+  read_population(r, root, sc);
+  // Unset, the simulated customers stand for themselves (no [population] table included).
+  if (!(sc.population.represents > 0)) sc.population.represents = static_cast<double>(sc.population.customers);
 
   if (const toml::array* segs = r.table_array(root, "segments", "segments")) {
-    sc.segments.clear();
     if (segs->empty())
       r.problem(segs, "segments", "no segments",
                 "at least one [[segments]] table, or no segments key for one default segment");
     if (segs->size() > 255) r.problem(segs, "segments", std::to_string(segs->size()) + " segments", "at most 255");
-    sc.segments = read_named_entries(r, *segs, "segments", kSegmentFields);
+    read_named_entries(r, *segs, "segments", ParameterScope::segment, sc, sc.segments, preset_doc.has_value());
   }
-
-  if (const toml::table* t = r.table(root, "model", "model")) {
-    auto& m = sc.model;
-    r.only_keys(*t, "model",
-              keys_of(kModelFields, {"paradox_scope", "cause_share", "cause_loss", "justice_weights",
-                                     "interactional_weights", "discount_rate_annual"}));
-    int scope = static_cast<int>(m.paradox_scope);
-    if (r.choice(*t, "paradox_scope", "model.paradox_scope", scope, {"none", "satisfaction_only", "behavioural"}))
-      m.paradox_scope = static_cast<srp1::ParadoxScope>(scope);
-    read_reals(r, *t, "model", m, kModelFields);
-    r.real(*t, "discount_rate_annual", "model.discount_rate_annual", m.discount_rate_annual, {-1, 100, true, false});
-    const std::array<std::string_view, 4> causes = {"product", "staff", "process", "customer"};
-    read_weights<4>(r, *t, "cause_share", "model.cause_share", causes,
-                    {&m.cause_share[0], &m.cause_share[1], &m.cause_share[2], &m.cause_share[3]}, true);
-    read_weights<4>(r, *t, "cause_loss", "model.cause_loss", causes,
-                    {&m.cause_loss[0], &m.cause_loss[1], &m.cause_loss[2], &m.cause_loss[3]}, false);
-    auto& jw = m.justice_weights;
-    read_weights<3>(r, *t, "justice_weights", "model.justice_weights", {"distributive", "interactional", "procedural"},
-                    {&jw.distributive, &jw.interactional, &jw.procedural}, true);
-    auto& iw = m.interactional_weights;
-    read_weights<5>(r, *t, "interactional_weights", "model.interactional_weights",
-                    {"apology", "empathy", "explanation", "follow_up", "gesture"},
-                    {&iw.apology, &iw.empathy, &iw.explanation, &iw.follow_up, &iw.gesture}, true);
-  }
-
-  if (const toml::table* t = r.table(root, "wom", "wom")) {
-    r.only_keys(*t, "wom", keys_of(kWomFields, {"strong_ties", "weak_ties"}));
-    for (auto [key, field] : {std::pair{"strong_ties", &srp1::WomParams::strong_ties},
-                              std::pair{"weak_ties", &srp1::WomParams::weak_ties}}) {
-      v = sc.wom.*field;
-      const std::string path = std::string("wom.") + key;
-      if (r.integer(*t, key, path, v, 0, 64)) {
-        if (v % 2 != 0) r.problem(t->get(key), path, "value " + std::to_string(v) + " is odd", "an even integer in [0, 64]");
-        else sc.wom.*field = static_cast<std::uint32_t>(v);
-      }
+  for (const auto scope : {ParameterScope::model, ParameterScope::wom}) {
+    const char* name = srp1::kScopeNames[static_cast<int>(scope)];
+    if (const toml::table* t = r.table(root, name, name)) {
+      r.only_keys(*t, name, keys_of(scope, {}));
+      read_scope(r, *t, scope, name, sc);
     }
-    read_reals(r, *t, "wom", sc.wom, kWomFields);
   }
 
   // Policies have no default: an experiment compares the policies it names.
   sc.policies.clear();
   constexpr const char* kPoliciesAllowed = "one [[policies]] table per policy; the first is the baseline";
   if (const toml::array* pols = r.table_array(root, "policies", "policies")) {
-    sc.policies = read_named_entries(r, *pols, "policies", kPolicyFields);
+    read_named_entries(r, *pols, "policies", ParameterScope::policy, sc, sc.policies);
     if (pols->empty()) r.problem(pols, "policies", "at least one policy is required", kPoliciesAllowed);
   } else if (!root.get("policies")) {
     r.problem(&root, "policies", "at least one policy is required", kPoliciesAllowed);
   }
+  // Values that failed to read kept their (valid) defaults, so these rules report no false problems.
+  for (const auto& p : srp1::scenario_problems(sc)) r.problem(node_of_path(root, sc, p.path), p.path, p.what, p.allowed);
 
   std::string output = "results/" + e.name + ".h5";
   if (const toml::table* t = r.table(root, "output", "output")) {
@@ -628,25 +383,32 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
   e.output_path = (source_name.parent_path() / output).lexically_normal();
 
   if (const toml::table* t = r.table(root, "sweep", "sweep")) read_sweep(r, *t, e);
+  if (const toml::table* t = r.table(root, "calibration", "calibration")) {
+    if (root.get("sweep"))
+      r.problem(t, "calibration", "an experiment cannot both sweep and calibrate",
+                "a [calibration] or a [sweep] table; sweep over a calibration with design = \"posterior\"");
+    read_calibration(r, *t, e);
+  }
+  if (preset_doc) e.preset_overrides = overrides_of(root, *preset_doc, sc);
 
+  // The preset's problems (named by its own file) come first, then the experiment's.
+  if (preset_reader && !preset_reader->ok()) {
+    auto by_line = [](std::vector<engine::Problem> v) {
+      std::stable_sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.line < b.line; });
+      return v;
+    };
+    std::vector<engine::Problem> all = by_line(preset_reader->problems());
+    for (auto& p : by_line(r.problems())) all.push_back(std::move(p));
+    throw engine::InputError(std::move(all));
+  }
   r.throw_if_problems();
   return e;
 }
 
 Experiment load_experiment(const std::filesystem::path& file) {
-  // stdio rather than iostreams: errno says why a read failed (missing file,
-  // permissions, a directory), and the bytes are kept exactly as they are.
-  const auto fail = [&](int err) {
-    return engine::InputError({{file.string(), 0, "", std::string("cannot read file: ") + std::strerror(err), ""}});
-  };
-  errno = 0;
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(file.c_str(), "rb"), &std::fclose);
-  if (!f) throw fail(errno != 0 ? errno : EIO);
   std::string text;
-  char buffer[1 << 16];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
-  if (std::ferror(f.get())) throw fail(errno != 0 ? errno : EIO);
+  if (!read_text_file(file, text))
+    throw engine::InputError({{file.string(), 0, "", std::string("cannot read file: ") + std::strerror(errno), ""}});
   return parse_experiment(text, file);
 }
 

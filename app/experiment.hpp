@@ -1,4 +1,4 @@
-// The experiment file (EXPERIMENT.md): TOML text -> a validated Experiment.
+// The experiment file (docs/experiment-format.md): TOML text -> a validated Experiment.
 //
 // This is the one place where file keys meet model parameters: the engine's
 // config reader supplies typed, located access to TOML; the model supplies
@@ -8,16 +8,23 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <functional>
-#include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "app/calibration_spec.hpp"
 #include "app/sweep.hpp"
 #include "engine/config.hpp"
 #include "models/srp1/parameters.hpp"
 
 namespace loyalsim::app {
+
+// A key an experiment sets over its preset's, for `validate`.
+struct PresetOverride {
+  std::string path;                // "model.gain", "segments.regular.churn_hazard"
+  std::int64_t line = 0;           // in the experiment
+  std::int64_t preset_line = 0;    // in the preset
+};
 
 struct Experiment {
   std::string name;
@@ -29,6 +36,11 @@ struct Experiment {
   std::filesystem::path output_path;      // [output].path resolved against the file's folder
   std::string toml_text;                  // the input text exactly as given
   Sweep sweep;                            // [sweep]; design none for a plain experiment
+  std::string preset;                     // `preset` as given ("" without one)
+  std::filesystem::path preset_path;      // the preset file it names
+  std::string preset_toml;                // the preset's text exactly as read
+  std::vector<PresetOverride> preset_overrides;
+  Calibration calibration;                // [calibration]; method none without one
 
   // Number of points: 1 without a sweep.
   [[nodiscard]] std::uint64_t points() const { return sweep.active() ? sweep.points() : 1; }
@@ -36,20 +48,21 @@ struct Experiment {
   [[nodiscard]] srp1::Scenario scenario_at(std::uint64_t point) const {
     return sweep.active() ? sweep.scenario_at(scenario, point) : scenario;
   }
+  // The simulation seed of point k: the experiment's, except in a calibration batch.
+  [[nodiscard]] std::uint64_t seed_at(std::uint64_t point) const {
+    return sweep.seeds.empty() ? seed : sweep.seeds[point];
+  }
 };
 
-// A parameter an experiment sets by path (the paths sweeps use:
-// "model.gain", "policies.fast.compensation"): a real number with its
-// allowed range, an even integer (tie counts), or one of a set of names; and
-// how to set it in a scenario (a choice by its index in `choices`).
-struct ParameterTarget {
-  enum Type { real, even_integer, choice } type = real;
-  engine::config::Range range;
-  std::vector<std::string> choices;
-  std::function<void(srp1::Scenario&, double)> apply;
-};
-// Every parameter of a scenario that a path can name, by path.
-std::map<std::string, ParameterTarget> parameter_targets(const srp1::Scenario& scenario);
+// The top-level keys the experiment file has besides the model's own
+// (parameter_table.hpp): what the loader accepts and the docs describe.
+inline constexpr std::string_view kExperimentKeys[] = {"name", "description", "preset", "seed", "replications",
+                                                       "population", "segments", "model", "wom", "policies", "output",
+                                                       "sweep", "calibration"};
+
+// Where shipped presets live: $LOYALSIM_PRESETS, else the project's
+// experiments/presets folder (fixed when the engine is built).
+std::filesystem::path shipped_presets_folder();
 
 // Parses and validates. Throws engine::InputError listing every problem as
 // "file:line: key: what is wrong (what is allowed)". `source_name` is used

@@ -4,12 +4,14 @@
 #include <cmath>
 #include <cstdio>
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 #include "engine/errors.hpp"
 #include "app/results.hpp"
 #include "engine/hdf5.hpp"
 #include "engine/statistics.hpp"
+#include "models/srp1/model.hpp"
 
 namespace loyalsim::app {
 
@@ -63,24 +65,36 @@ std::vector<std::vector<double>> ratio(const std::vector<std::vector<double>>& n
   return out;
 }
 
-// Display scale of a row: a unit suffix and divisor from its largest mean,
-// and enough decimals that the smallest CI half-width shows two digits
-// (at most 2: more is noise to a reader).
+// Display scale of a table row: a unit from its largest |mean| (M from a
+// million, k from 100,000; % for shares) and enough decimals that its
+// smallest CI half-width shows two significant digits. Where that would take
+// more than 2 decimals of M or k the row steps down a unit ("+301.2k ± 4.0k",
+// not "+0.30M ± 0.00M"); plain numbers and percentages take the decimals they
+// need (up to 6). Without an interval: 3 significant digits of the largest
+// value, at most 2 decimals; a row of zeros none.
 struct Scale {
   double divisor = 1.0;
   const char* suffix = "";
   int decimals = 0;
 };
 
+int decimals_for(double x, int significant) {
+  return significant - 1 - static_cast<int>(std::floor(std::log10(x)));
+}
+
 Scale scale_for(const std::string& kind, double largest, double smallest_half_width) {
-  Scale s;
-  if (kind == "share") s = {0.01, "%", 0};
-  else if (largest >= 1e6) s = {1e6, "M", 0};
-  else if (largest >= 1e5) s = {1e3, "k", 0};
-  const double hw = smallest_half_width / s.divisor;
-  if (std::isfinite(hw) && hw > 0)
-    s.decimals = std::clamp(1 - static_cast<int>(std::floor(std::log10(hw))), 0, 2);
-  else s.decimals = kind == "count" ? 0 : 1;
+  static constexpr Scale kUnits[] = {{1e6, "M", 0}, {1e3, "k", 0}, {1.0, "", 0}};
+  const bool share = kind == "share";
+  std::size_t unit = largest >= 1e6 ? 0 : largest >= 1e5 ? 1 : 2;
+  Scale s = share ? Scale{0.01, "%", 0} : kUnits[unit];
+  if (std::isfinite(smallest_half_width) && smallest_half_width > 0) {
+    while (!share && unit < 2 && decimals_for(smallest_half_width / s.divisor, 2) > 2) s = kUnits[++unit];
+    s.decimals = std::clamp(decimals_for(smallest_half_width / s.divisor, 2), 0, 6);
+  } else if (std::isfinite(largest) && largest > 0) {
+    s.decimals = std::clamp(decimals_for(largest / s.divisor, 3), 0, 2);
+  } else {
+    s.decimals = 0;  // all zero (a policy identical to the baseline, a cost nobody pays): "0 ± 0"
+  }
   return s;
 }
 
@@ -110,6 +124,19 @@ std::string cell(const engine::Interval& iv, const Scale& s, bool sign) {
 
 }  // namespace
 
+std::vector<std::string> format_row(const std::vector<engine::Interval>& cells, const std::string& kind, bool sign) {
+  double largest = 0.0, smallest_half_width = INFINITY;
+  for (const auto& iv : cells) {
+    if (std::isfinite(iv.mean)) largest = std::max(largest, std::abs(iv.mean));
+    const double hw = (iv.high - iv.low) / 2;
+    if (hw > 0) smallest_half_width = std::min(smallest_half_width, hw);
+  }
+  const Scale s = scale_for(kind, largest, smallest_half_width);
+  std::vector<std::string> out;
+  for (const auto& iv : cells) out.push_back(cell(iv, s, sign));
+  return out;
+}
+
 HorizonTable horizon_table(const std::filesystem::path& results, std::size_t point) {
   h5::File f = h5::File::open_read(results);
   HorizonTable table;
@@ -125,28 +152,47 @@ HorizonTable horizon_table(const std::filesystem::path& results, std::size_t poi
     }
   }
   table.policies = f.read_strings("policy");
-  const double customers = f.number_attribute("customers");
 
   const Cube active = read_cube(f, "active", point);
   table.month = active.months - 1;
   table.replications = active.reps;
-  auto sum_of = [&](const char* name) { return per_run(read_cube(f, name, point), true); };
-  auto retention = per_run(read_cube(f, "cohort_active", point), false);
-  for (auto& p : retention)
-    for (double& x : p) x /= customers;
-  const auto complaints = sum_of("complaints");
-
-  table.measures = {
-      {"active customers", "count", per_run(active, false)},
-      {"cohort retention", "share", retention},
-      {"revenue", "money", sum_of("revenue")},
-      {"recovery cost", "money", sum_of("recovery_cost")},
-      {"net value (discounted)", "money", sum_of("net_value")},
-      {"satisfied recoveries", "share", ratio(sum_of("recoveries_satisfied"), complaints)},
-      {"paradox events", "share", ratio(sum_of("paradox_events"), complaints)},
-      {"positive WOM", "messages", sum_of("wom_positive")},
-      {"negative WOM", "messages", sum_of("wom_negative")},
+  // The measures are srp1::kMeasureInfo, the definitions every 1.1 file also
+  // carries in its `measures` attribute. A metric the file lacks (a 1.0 file
+  // has no programme cost, no proactive recoveries) leaves its measure out,
+  // or its term out of a denominator: that is exactly the 1.0 definition.
+  std::map<std::string, std::vector<std::vector<double>>> sums, levels;
+  auto per_replication = [&](const std::string& metric, bool level) -> const std::vector<std::vector<double>>& {
+    auto& cache = level ? levels : sums;
+    auto it = cache.find(metric);
+    if (it == cache.end()) it = cache.emplace(metric, per_run(read_cube(f, metric, point), !level)).first;
+    return it->second;
   };
+  auto total = [&](const std::vector<srp1::Metric>& metrics, bool level) {
+    std::vector<std::vector<double>> out;
+    for (const srp1::Metric m : metrics) {
+      const std::string name = srp1::kMetricInfo[m].name;
+      if (!f.has_dataset(name)) continue;
+      const auto& v = per_replication(name, level);
+      if (out.empty()) out = v;
+      else
+        for (std::size_t p = 0; p < out.size(); ++p)
+          for (std::size_t r = 0; r < out[p].size(); ++r) out[p][r] += v[p][r];
+    }
+    return out;
+  };
+  for (const auto& m : srp1::kMeasureInfo) {
+    const bool present = std::all_of(m.numerator.begin(), m.numerator.end(),
+                                     [&](srp1::Metric x) { return f.has_dataset(srp1::kMetricInfo[x].name); });
+    if (!present) continue;
+    auto values = total(m.numerator, m.level);
+    if (!m.denominator.empty()) values = ratio(values, total(m.denominator, false));
+    if (*m.divide_by_attribute) {
+      const double by = f.number_attribute(m.divide_by_attribute);
+      for (auto& p : values)
+        for (double& x : p) x /= by;
+    }
+    table.measures.push_back({m.label, m.kind, std::move(values)});
+  }
   return table;
 }
 
@@ -156,33 +202,27 @@ void print_table(const HorizonTable& t, std::ostream& out) {
       << " replications. Mean ± 95% CI half-width; Δ = paired difference to " << t.policies.front()
       << ".\n" << (t.point_values.empty() ? "" : "Point values: " + t.point_values + ".\n")
       << "Money, WOM and shares are totals over months 1.." << t.month
-      << "; shares are of all complaints; retention is of the initial customers.\n";
+      << "; net value is after recovery, programme and acquisition costs; shares are of all recoveries\n"
+         "(complaints and proactive); retention is of the initial customers.\n";
 
   // Cells first, so columns can be sized to fit.
   std::vector<std::string> labels;
   std::vector<std::vector<std::string>> rows;
   for (const auto& m : t.measures) {
-    std::vector<engine::Interval> level(P), diff(P);
-    double largest = 0.0, smallest_half_width = INFINITY;
+    std::vector<engine::Interval> level(P), diff(P - 1);
     for (std::size_t p = 0; p < P; ++p) {
       level[p] = engine::mean_interval(m.values[p]);
+      if (p == 0) continue;
       std::vector<double> d(m.values[p].size());
       for (std::size_t r = 0; r < d.size(); ++r) d[r] = m.values[p][r] - m.values[0][r];
-      diff[p] = engine::mean_interval(d);
-      if (std::isfinite(level[p].mean)) largest = std::max(largest, std::abs(level[p].mean));
-      for (const auto& iv : {level[p], diff[p]}) {
-        const double hw = (iv.high - iv.low) / 2;
-        if (hw > 0) smallest_half_width = std::min(smallest_half_width, hw);
-      }
+      diff[p - 1] = engine::mean_interval(d);
     }
-    const Scale s = scale_for(m.kind, largest, smallest_half_width);
-    std::vector<std::string> lv, dv;
-    for (std::size_t p = 0; p < P; ++p) {
-      lv.push_back(cell(level[p], s, false));
-      dv.push_back(p == 0 ? "baseline" : cell(diff[p], s, true));
-    }
+    // The level and the difference rows each get their own scale: a
+    // difference is often a small part of the level.
+    std::vector<std::string> dv = format_row(diff, m.kind, true);
+    dv.insert(dv.begin(), "baseline");
     labels.push_back(m.label);
-    rows.push_back(lv);
+    rows.push_back(format_row(level, m.kind, false));
     labels.push_back("  Δ");
     rows.push_back(dv);
   }

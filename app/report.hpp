@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/statistics.hpp"
+
 namespace loyalsim::app {
 
 // One row of the comparison: a quantity per replication for each policy.
@@ -41,6 +43,13 @@ void print_sweep_summary(const std::filesystem::path& results, std::ostream& out
 
 // Mean ± 95% CI half-width per policy, and the paired difference to the baseline.
 void print_table(const HorizonTable& table, std::ostream& out);
+
+// The cells of one table row ("12.35M ± 0.05M", with `sign` "+301.2k ±
+// 4.0k"), on one scale: a unit (M, k, none; % for a "share") from the row's
+// largest |mean|, and decimals that give its smallest half-width two
+// significant digits, stepping down from M or k rather than showing more
+// than 2 decimals of them. loyalsim.format_row (Python) formats the same.
+std::vector<std::string> format_row(const std::vector<engine::Interval>& cells, const std::string& kind, bool sign);
 
 // The provenance of a results file: experiment, seed, engine, when, how.
 void print_provenance(const std::filesystem::path& results, std::ostream& out);

@@ -1,4 +1,4 @@
-// The results file (OUTPUT.md, docs/results-format.md): an ensemble and its
+// The results file (docs/results-format.md): an ensemble and its
 // summaries written as a netCDF-4-compatible HDF5 file.
 //
 // Writing is all-or-nothing: a file is built as NAME.tmp beside its final
@@ -18,7 +18,8 @@
 namespace loyalsim::app {
 
 inline constexpr const char* kResultsFormat = "loyalsim-results";
-inline constexpr const char* kResultsFormatVersion = "1.0";
+// 1.1: revision 1.1's metrics, quintiles, parameter values, measures (docs/results-format.md).
+inline constexpr const char* kResultsFormatVersion = "1.1";
 
 // Facts about the run that made the file: the only attributes (with
 // created_utc) allowed to differ between two runs of one experiment.
@@ -42,6 +43,10 @@ void write_results(const std::filesystem::path& path, const Experiment& experime
 std::vector<std::string> split_lines(const std::string& text);
 // The swept parameters of a results file, in sweep order (none without a sweep).
 std::vector<std::string> sweep_parameters(const engine::h5::File& file);
+
+// How many real customers the simulated initial customers stand for
+// (population.represents, or the customers themselves when it is unset).
+double represented_customers(const srp1::Population& population);
 
 // The identity of an experiment's datasets: same fingerprint, same numbers.
 // Used to match a checkpoint to the run that may resume it.

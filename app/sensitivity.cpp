@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include "engine/config.hpp"
 #include "engine/errors.hpp"
 #include "app/results.hpp"
 #include "engine/hdf5.hpp"
@@ -57,6 +58,26 @@ std::vector<std::size_t> complete_saltelli_rows(const h5::File& f, std::size_t k
   return order;
 }
 
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// "did you mean X? " when `name` is a likely typo of one of `known`, or of
+// its beginning (names are long: "empowred" for empowered_front_line), else "".
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& known) {
+  auto guess = engine::config::suggest(name, std::vector<std::string_view>(known.begin(), known.end()));
+  if (!guess && name.size() >= 4) {
+    std::vector<std::string_view> beginnings;
+    for (const auto& k : known) beginnings.push_back(std::string_view(k).substr(0, name.size() + 1));
+    if (const auto b = engine::config::suggest(name, beginnings))
+      for (std::size_t i = 0; i < known.size() && !guess; ++i)
+        if (beginnings[i] == *b) guess = known[i];
+  }
+  return guess ? "did you mean " + *guess + "? " : "";
+}
+
 std::string fixed(double x, int decimals = 3) {
   if (!std::isfinite(x)) return "n/a";
   char buf[32];
@@ -64,19 +85,70 @@ std::string fixed(double x, int decimals = 3) {
   return buf;
 }
 
+// Sobol' estimates that cannot be right: an index outside [0, 1] or a
+// first-order index above the total. Small amounts are the estimators'
+// noise; a violation is reported when it is larger than the intervals say
+// noise can be (kNoisy when there is no interval: bootstrap 0), or when the
+// intervals themselves are too wide to tell (half-width above kNoisy): both
+// mean the base sample N is too small.
+constexpr double kNoisy = 0.1, kTargetHalfWidth = 0.05;
+
+double half_width(const SensitivityRow& r) { return (r.high - r.low) / 2; }  // NaN without an interval
+double tolerance(const SensitivityRow& r) { return std::isfinite(half_width(r)) ? half_width(r) : kNoisy; }
+bool noisy(const SensitivityRow& r) { return half_width(r) > kNoisy; }
+
+// The implausible estimates of one (policy, month) block: k S1 rows, then k ST rows.
+void implausible_estimates(const SensitivityRow* s1, const SensitivityRow* st, std::size_t k,
+                           std::vector<std::string>& out) {
+  auto where = [](const SensitivityRow& r) { return r.parameter + " (" + r.policy + ", month " + std::to_string(r.month) + ")"; };
+  for (std::size_t i = 0; i < k; ++i) {
+    for (const SensitivityRow* r : {&s1[i], &st[i]}) {
+      const double beyond = std::max(-r->estimate, r->estimate - 1.0);
+      if (std::isfinite(beyond) && beyond > 0 && (beyond > tolerance(*r) || noisy(*r)))
+        out.push_back(r->index + " of " + where(*r) + " is " + fixed(r->estimate) + (r->estimate > 1 ? ", above 1" : ", below 0"));
+    }
+    const double excess = s1[i].estimate - st[i].estimate;
+    if (std::isfinite(excess) && excess > 0 && (excess > tolerance(s1[i]) + tolerance(st[i]) || noisy(s1[i]) || noisy(st[i])))
+      out.push_back("S1 of " + where(s1[i]) + " is " + fixed(s1[i].estimate) + ", above its ST " + fixed(st[i].estimate));
+  }
+}
+
 }  // namespace
+
+std::optional<std::string> sobol_sample_warning(const SensitivityResult& res, std::size_t parameters,
+                                                std::uint64_t base_points) {
+  std::vector<std::string> problems;
+  double widest = 0;
+  for (std::size_t i = 0; i + 2 * parameters <= res.rows.size(); i += 2 * parameters) {
+    implausible_estimates(&res.rows[i], &res.rows[i + parameters], parameters, problems);
+    for (std::size_t j = i; j < i + 2 * parameters; ++j)
+      if (std::isfinite(half_width(res.rows[j]))) widest = std::max(widest, half_width(res.rows[j]));
+  }
+  if (problems.empty()) return std::nullopt;
+  // Intervals narrow as 1/sqrt(N): the N at which the widest would be +-kTargetHalfWidth, as a power of two.
+  const double wanted = std::max(2.0, widest > 0 ? std::pow(widest / kTargetHalfWidth, 2) : 4.0) * base_points;
+  std::uint64_t n = 1;
+  while (static_cast<double>(n) < wanted && n < (std::uint64_t{1} << 40)) n *= 2;
+  std::string text = "these Sobol' indices come from a base sample of N = " + std::to_string(base_points) +
+                     " points, too small for them: ";
+  for (std::size_t i = 0; i < std::min<std::size_t>(3, problems.size()); ++i) text += (i ? "; " : "") + problems[i];
+  if (problems.size() > 3) text += "; and " + std::to_string(problems.size() - 3) + " more";
+  return text + ". Run the sweep with points = " + std::to_string(n) + " (intervals narrow as 1/sqrt(N); N = " +
+         std::to_string(n) + " should bring them to about +-" + fixed(kTargetHalfWidth, 2) + ")";
+}
 
 SensitivityResult analyse_sensitivity(const std::filesystem::path& path, const SensitivityOptions& opt) {
   const h5::File f = h5::File::open_read(path);
   const std::string design = f.has_attribute("sweep_design") ? f.string_attribute("sweep_design") : "none";
   if (design == "none")
-    throw engine::RuntimeFailure(path.string() + " holds no sweep (one point): nothing to analyse. "
+    throw engine::UsageError(path.string() + " holds no sweep (one point): nothing to analyse. "
                                  "Add a [sweep] table to the experiment (docs/experiment-format.md).");
   if (!f.has_dataset(opt.metric) || f.shape(opt.metric).size() != 4) {
-    std::string known;
+    std::vector<std::string> known;
     for (const auto& n : f.dataset_names())
-      if (f.shape(n).size() == 4) known += (known.empty() ? "" : ", ") + n;
-    throw engine::RuntimeFailure("no metric '" + opt.metric + "' in " + path.string() + "; metrics: " + known);
+      if (f.shape(n).size() == 4) known.push_back(n);
+    throw engine::UsageError("--metric " + opt.metric + ": no such metric in " + path.string() + " (" +
+                             did_you_mean(opt.metric, known) + "metrics: " + joined(known) + ")");
   }
   const auto shape = f.shape(opt.metric);
   const std::size_t P = shape[0], NP = shape[1], R = shape[2], M = shape[3];
@@ -91,42 +163,42 @@ SensitivityResult analyse_sensitivity(const std::filesystem::path& path, const S
   } else {
     for (const auto& name : opt.policies) {
       const auto it = std::find(policy_names.begin(), policy_names.end(), name);
-      if (it == policy_names.end()) {
-        std::string known;
-        for (const auto& n : policy_names) known += (known.empty() ? "" : ", ") + n;
-        throw engine::RuntimeFailure("no policy '" + name + "'; policies: " + known);
-      }
+      if (it == policy_names.end())
+        throw engine::UsageError("--policy " + name + ": no such policy (" + did_you_mean(name, policy_names) +
+                                 "policies: " + joined(policy_names) + ")");
       policies.push_back(static_cast<std::size_t>(it - policy_names.begin()));
     }
   }
-  if (policies.empty()) throw engine::RuntimeFailure("--contrast needs a policy besides the baseline");
+  if (policies.empty()) throw engine::UsageError("--contrast needs a policy besides the baseline");
   std::vector<std::uint32_t> months;
   if (opt.all_months) {
     for (std::uint32_t t = 1; t < M; ++t) months.push_back(t);
   } else {
     const std::uint32_t t = opt.month.value_or(static_cast<std::uint32_t>(M - 1));
-    if (t >= M) throw engine::RuntimeFailure("month " + std::to_string(t) + " is beyond the horizon (0.." + std::to_string(M - 1) + ")");
+    if (t >= M)
+      throw engine::UsageError("--month " + std::to_string(t) + ": beyond the horizon of " + path.string() +
+                               " (months 0.." + std::to_string(M - 1) + ", or \"all\")");
     months.push_back(t);
   }
 
   std::string method = opt.method.empty() ? (design == "sobol" ? "sobol" : "regression") : opt.method;
   if (method == "sobol" && design != "sobol")
-    throw engine::RuntimeFailure("Sobol' indices need a Saltelli design (design = \"sobol\"); this sweep is " + design +
+    throw engine::UsageError("Sobol' indices need a Saltelli design (design = \"sobol\"); this sweep is " + design +
                                  ": use --method regression");
   if (method != "sobol" && method != "regression")
-    throw engine::RuntimeFailure("unknown method '" + method + "' (sobol or regression)");
+    throw engine::UsageError("unknown method '" + method + "' (sobol or regression)");
 
   // Which file positions enter the analysis, in the order the estimator wants.
   std::vector<std::size_t> use;
   if (method == "sobol") {
     use = complete_saltelli_rows(f, k);
     if (use.size() < 2 * (k + 2))
-      throw engine::RuntimeFailure("Sobol' indices need at least 2 complete Saltelli rows; this file has " +
+      throw engine::UsageError("Sobol' indices need at least 2 complete Saltelli rows; this file has " +
                                    std::to_string(use.size() / (k + 2)));
   } else {
     for (std::size_t p = 0; p < P; ++p) use.push_back(p);
     if (P < k + 3)
-      throw engine::RuntimeFailure("regression needs more points than parameters + 2; this file has " + std::to_string(P));
+      throw engine::UsageError("regression needs more points than parameters + 2; this file has " + std::to_string(P));
   }
   Eigen::MatrixXd x;
   if (method == "regression") x = parameter_matrix(f, params, P);
@@ -172,6 +244,8 @@ SensitivityResult analyse_sensitivity(const std::filesystem::path& path, const S
         res.fits.push_back({policy_names[pol], t, s.noise_share, s.r_squared});
       }
     }
+  if (method == "sobol")
+    if (auto w = sobol_sample_warning(res, k, use.size() / (k + 2))) res.warnings.push_back(*w);
   return res;
 }
 
@@ -181,6 +255,7 @@ void print_sensitivity(const SensitivityResult& res, std::ostream& out) {
       << (sobol ? "Sobol' indices (S1 first-order, ST total)" : "standardised regression coefficients (SRC) and "
                                                                  "partial rank correlations (PRCC)")
       << " from " << res.points_used << " points; [95% bootstrap interval over points and replications]\n";
+  for (const auto& w : res.warnings) out << "\nwarning: " << w << '\n';
   std::size_t width = 9;
   for (const auto& r : res.rows) width = std::max(width, r.parameter.size());
   const std::string a = sobol ? "S1" : "SRC", b = sobol ? "ST" : "PRCC";

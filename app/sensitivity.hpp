@@ -52,11 +52,24 @@ struct SensitivityResult {
     double noise_share, r_squared;
   };
   std::vector<Fit> fits;
+  // What makes the indices untrustworthy, said to the reader (text output) or on stderr (CSV).
+  std::vector<std::string> warnings;
 };
 
-// Throws engine::InputError-like RuntimeFailure with a clear message for a
-// file without a sweep, an unknown metric/policy/month, or too few points.
+// Throws engine::UsageError naming what is available for a file without a
+// sweep, an unknown metric, policy, month or method, or too few points.
 SensitivityResult analyse_sensitivity(const std::filesystem::path& results, const SensitivityOptions& options);
+
+// A warning when Sobol' estimates (rows in analyse_sensitivity's order: per
+// policy and month, `parameters` S1 rows then as many ST rows) are impossible
+// beyond their noise: an index outside [0, 1], or S1 above ST, by more than
+// the intervals' half-widths, or with half-widths above 0.1. Both mean the
+// base sample of `base_points` is too small; the warning suggests the power
+// of two N at which the widest interval would be about +-0.05 (intervals
+// narrow as 1/sqrt(N)). loyalsim.sensitivity warns with the same text
+// (loyalsim.SampleSizeWarning).
+std::optional<std::string> sobol_sample_warning(const SensitivityResult& result, std::size_t parameters,
+                                                std::uint64_t base_points);
 
 void print_sensitivity(const SensitivityResult& result, std::ostream& out);
 void print_sensitivity_csv(const SensitivityResult& result, std::ostream& out);

@@ -70,6 +70,8 @@ std::uint64_t Sweep::points_of(SweepDesign design, std::uint32_t base_points, st
     }
     case SweepDesign::random:
     case SweepDesign::lhs:
+    case SweepDesign::posterior:
+    case SweepDesign::batch:
       return base_points;
     case SweepDesign::sobol:
       return static_cast<std::uint64_t>(base_points) * (parameters.size() + 2);

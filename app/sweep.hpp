@@ -1,4 +1,4 @@
-// Parameter sweeps ([sweep] of EXPERIMENT.md): one experiment turned into P
+// Parameter sweeps ([sweep] of docs/experiment-format.md): one experiment turned into P
 // points, each the base experiment with some parameters replaced.
 //
 // A design (grid, random, Latin hypercube, Sobol'/Saltelli) gives every point
@@ -19,8 +19,11 @@
 
 namespace loyalsim::app {
 
-enum class SweepDesign { none, grid, random, lhs, sobol };
-inline constexpr const char* kSweepDesignNames[] = {"none", "grid", "random", "lhs", "sobol"};
+// posterior: the points are a calibration file's posterior draws (EXPERIMENT.md);
+// batch: a calibration round's proposals, each point with its own seed (never
+// read from a file, never written as a results file).
+enum class SweepDesign { none, grid, random, lhs, sobol, posterior, batch };
+inline constexpr const char* kSweepDesignNames[] = {"none", "grid", "random", "lhs", "sobol", "posterior", "batch"};
 
 // How a parameter's unit-cube coordinate becomes a value.
 enum class SweepKind {
@@ -56,6 +59,11 @@ struct Sweep {
   std::vector<SweepParameter> parameters;
   // values[point * k + i]: parameter i's value at each point (choice index for choices).
   std::vector<double> values;
+  // The simulation seed of each point; empty = every point runs at the
+  // experiment's seed (common random numbers across points, any design but batch).
+  std::vector<std::uint64_t> seeds;
+  // posterior: the calibration file the draws come from, and its sha256.
+  std::string source, source_sha256;
 
   [[nodiscard]] bool active() const { return design != SweepDesign::none; }
   [[nodiscard]] std::size_t dims() const { return parameters.size(); }

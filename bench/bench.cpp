@@ -32,6 +32,7 @@
 #include "app/ensemble.hpp"
 #include "app/experiment.hpp"
 #include "engine/network.hpp"
+#include "engine/phases.hpp"
 
 using namespace loyalsim;
 
@@ -214,9 +215,17 @@ int main(int argc, char** argv) {
       const auto plan = app::plan_threads(threads, static_cast<std::uint64_t>(nodes), replications);
       app::EnsembleOptions opt;
       opt.threads = threads;
+      engine::phases::reset();
+      engine::phases::enable();
       const auto t0 = std::chrono::steady_clock::now();
       const auto ens = app::run_ensemble(e, opt);
       const double s = seconds_since(t0);
+      engine::phases::enable(false);
+      const auto phase = engine::phases::seconds();
+      double timed = 0;
+      for (double x : phase) timed += x;
+      for (std::size_t i = 0; i < phase.size(); ++i)
+        std::printf("  phase %-26s %7.3f thread-s (%4.1f%%)\n", engine::phases::kPhaseNames[i], phase[i], 100 * phase[i] / timed);
       const double rate = node_months / s;
       if (base_rate == 0.0) base_rate = rate;
       std::printf("speed: threads %d (%d at once x %d each): %.2f s, %.1fM node-months/s, speed-up %.2fx "

@@ -216,6 +216,11 @@ bool Reader::boolean(const toml::table& t, std::string_view key, const std::stri
 
 bool Reader::choice(const toml::table& t, std::string_view key, const std::string& path, int& out,
                     std::initializer_list<std::string_view> choices) {
+  return choice(t, key, path, out, std::vector<std::string_view>(choices));
+}
+
+bool Reader::choice(const toml::table& t, std::string_view key, const std::string& path, int& out,
+                    const std::vector<std::string_view>& choices) {
   std::string allowed;
   for (const auto c : choices) allowed += (allowed.empty() ? "one of \"" : ", \"") + std::string(c) + "\"";
   std::string value;
@@ -223,7 +228,7 @@ bool Reader::choice(const toml::table& t, std::string_view key, const std::strin
   const auto it = std::find(choices.begin(), choices.end(), value);
   if (it == choices.end()) {
     std::string what = "unknown value \"" + value + "\"";
-    if (const auto s = suggest(value, std::vector<std::string_view>(choices))) what.append(" (did you mean \"").append(*s).append("\"?)");
+    if (const auto s = suggest(value, choices)) what.append(" (did you mean \"").append(*s).append("\"?)");
     problem(t.get(key), path, what, allowed);
     return false;
   }

@@ -65,6 +65,8 @@ class Reader {
   // A string from a list of choices; `out` is its index.
   bool choice(const toml::table& t, std::string_view key, const std::string& path, int& out,
               std::initializer_list<std::string_view> choices);
+  bool choice(const toml::table& t, std::string_view key, const std::string& path, int& out,
+              const std::vector<std::string_view>& choices);
   // A sub-table (inline or standard); null with a problem when the key holds something else.
   const toml::table* table(const toml::table& t, std::string_view key, const std::string& path);
   // An array of tables (`[[key]]`, or an empty `key = []`); null with a

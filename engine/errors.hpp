@@ -46,6 +46,15 @@ class InputError : public std::runtime_error {
   std::vector<Problem> problems_;
 };
 
+// A request the input cannot satisfy, found before any work: an unknown
+// metric or policy, a point or month the file does not have, a path that is
+// not a results file or cannot be one. The message names what was asked and
+// what is available. The programs exit with 2 (bad input), as for InputError.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // A failure of the environment (file system, HDF5, disk space): not the
 // user's input, but still reported plainly with what was being done.
 class RuntimeFailure : public std::runtime_error {

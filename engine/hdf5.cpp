@@ -3,6 +3,7 @@
 #include <hdf5_hl.h>
 
 #include <cstring>
+#include <fstream>
 
 #include "engine/checkpoint.hpp"
 #include "engine/errors.hpp"
@@ -54,7 +55,54 @@ void put_string_attribute(hid_t loc, const std::string& name, const std::string&
   put_attribute(loc, name, type.id(), &p);
 }
 
+// Little-endian unsigned integer of `bytes` bytes at `p` (HDF5 stores addresses so).
+std::uint64_t little_endian(const unsigned char* p, int bytes) {
+  std::uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = v << 8 | p[i];
+  return v;
+}
+
+// The message for an HDF5 file the library will not open: truncated when it
+// is shorter than its superblock says, else damaged.
+std::string unopenable(const std::filesystem::path& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  const auto recorded = recorded_size(path);
+  if (!ec && recorded && size < *recorded)
+    return path.string() + " is not a complete HDF5 file: it has " + std::to_string(size) + " of the " +
+           std::to_string(*recorded) + " bytes its header records, so it looks truncated (a copy cut short, or a file still being written; "
+           "loyalsim writes NAME.tmp and renames it only when complete)";
+  return path.string() + " is an HDF5 file that cannot be opened" +
+         (ec ? std::string() : " (" + std::to_string(size) + " bytes)") +
+         ": its structure is damaged, or it is still being written";
+}
+
 }  // namespace
+
+std::optional<std::uint64_t> recorded_size(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  static constexpr unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  // The superblock is at 0, 512, 1024, 2048, ... (HDF5 file format specification, II.A).
+  for (std::uint64_t at = 0; at < (std::uint64_t{1} << 40); at = at == 0 ? 512 : at * 2) {
+    unsigned char b[64] = {};
+    in.clear();
+    in.seekg(static_cast<std::streamoff>(at));
+    in.read(reinterpret_cast<char*>(b), sizeof b);
+    const auto got = in.gcount();
+    if (got < 8) return std::nullopt;
+    if (std::memcmp(b, kSignature, 8) != 0) continue;
+    const int version = b[8];
+    const int offsets = version <= 1 ? b[13] : b[9];
+    // Versions 0 and 1: the base, free-space and end-of-file addresses follow
+    // 24 bytes (28 in version 1); versions 2 and 3: base, extension and end of file follow 12.
+    const int first = version == 0 ? 24 : version == 1 ? 28 : 12;
+    if (version > 3 || (offsets != 2 && offsets != 4 && offsets != 8) || first + 3 * offsets > got)
+      return std::nullopt;
+    return little_endian(b + first, offsets) + little_endian(b + first + 2 * offsets, offsets);
+  }
+  return std::nullopt;
+}
 
 void Handle::reset() {
   if (id_ < 0) return;
@@ -97,12 +145,13 @@ File File::create(const std::filesystem::path& path) {
 
 File File::open_read(const std::filesystem::path& path) {
   silence_library_errors();
-  if (!std::filesystem::exists(path)) throw RuntimeFailure(path.string() + ": no such file");
-  if (H5Fis_hdf5(path.c_str()) <= 0) throw RuntimeFailure(path.string() + ": not an HDF5 file");
+  if (!std::filesystem::exists(path)) throw RuntimeFailure("no such file: " + path.string());
+  if (std::filesystem::is_directory(path)) throw RuntimeFailure(path.string() + " is a directory, not an HDF5 file");
+  if (H5Fis_hdf5(path.c_str()) <= 0) throw RuntimeFailure(path.string() + " is not an HDF5 file");
   File f;
   f.path_ = path;
   const hid_t id = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (id < 0) throw RuntimeFailure("cannot open " + path.string());
+  if (id < 0) throw RuntimeFailure(unopenable(path));
   f.file_ = Handle(id);
   return f;
 }
@@ -273,6 +322,12 @@ std::size_t element_count(const std::vector<hsize_t>& shape) {
   return n;
 }
 }  // namespace
+
+bool File::is_string_dataset(const std::string& name) const {
+  Handle ds(check(H5Dopen2(file_.id(), name.c_str(), H5P_DEFAULT), "open dataset " + name));
+  Handle type(check(H5Dget_type(ds.id()), "type of " + name));
+  return H5Tget_class(type.id()) == H5T_STRING;
+}
 
 std::vector<double> File::read_doubles(const std::string& name) const {
   std::vector<double> out(element_count(shape(name)));

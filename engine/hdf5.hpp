@@ -59,6 +59,8 @@ class File {
   // tracked, as netCDF-4 requires), built in memory: nothing is on disk
   // until close() writes it whole (replacing any file of that name).
   static File create(const std::filesystem::path& path);
+  // Opens for reading; a RuntimeFailure says why not: no such file, a
+  // directory, not HDF5, truncated (shorter than its superblock records) or damaged.
   static File open_read(const std::filesystem::path& path);
 
   [[nodiscard]] hid_t id() const { return file_.id(); }
@@ -100,6 +102,7 @@ class File {
   // A string attribute of a dataset; empty when absent.
   [[nodiscard]] std::string dataset_string_attribute(const std::string& dataset, const std::string& name) const;
   [[nodiscard]] std::vector<hsize_t> shape(const std::string& name) const;
+  [[nodiscard]] bool is_string_dataset(const std::string& name) const;
   [[nodiscard]] std::vector<double> read_doubles(const std::string& name) const;
   [[nodiscard]] std::vector<std::int64_t> read_int64(const std::string& name) const;
   [[nodiscard]] std::vector<std::string> read_strings(const std::string& name) const;
@@ -116,6 +119,11 @@ class File {
   Handle file_;
   bool in_memory_ = false;
 };
+
+// The file size an HDF5 file's superblock records (base address + end-of-file
+// address), or nothing when `path` has no readable superblock. A file shorter
+// than this was cut short.
+std::optional<std::uint64_t> recorded_size(const std::filesystem::path& path);
 
 // Silences HDF5's automatic error-stack printing for this process (we report
 // errors ourselves).

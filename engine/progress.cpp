@@ -17,7 +17,8 @@ std::string format_duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
   const auto total = static_cast<long long>(std::llround(s));
   char buf[32];
-  if (total >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", total / 3600, total % 3600 / 60);
+  if (total >= 86400) std::snprintf(buf, sizeof buf, "%lldd%02lldh", total / 86400, total % 86400 / 3600);
+  else if (total >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", total / 3600, total % 3600 / 60);
   else if (total >= 60) std::snprintf(buf, sizeof buf, "%lldm%02llds", total / 60, total % 60);
   else std::snprintf(buf, sizeof buf, "%llds", total);
   return buf;

@@ -39,7 +39,7 @@ class Progress {
   std::mutex mutex_;
 };
 
-// "1h02m", "3m05s", "12s": short durations for humans.
+// "2d03h", "1h02m", "3m05s", "12s": short durations for humans (rounded to the second).
 std::string format_duration(double seconds);
 
 }  // namespace loyalsim::engine

@@ -1,5 +1,7 @@
 #include "engine/random.hpp"
 
+#include "engine/fastmath.hpp"
+
 #include <cmath>
 #include <limits>
 
@@ -25,7 +27,7 @@ double inverse_normal_cdf(double p) noexcept {
                687.1870074920579083) * r + 42.313330701600911252) * r + 1.0);
   }
   double r = q < 0.0 ? p : 1.0 - p;
-  r = std::sqrt(-std::log(r));
+  r = std::sqrt(-fast_log(r));  // our own log: the same bits on every CPU
   double x;
   if (r <= 5.0) {
     r -= 1.6;

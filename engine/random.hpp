@@ -14,12 +14,19 @@
 // `draw` is 0 for the one-uniform-per-(month, purpose, node) draws of the
 // model; builders that need several uniforms for one node (a network node's
 // ties) use draw = 0, 1, 2, ...
+//
+// One Philox block is 128 bits: uniform() uses words 0-1, uniform_pair() also
+// words 2-3, so a kernel can take two uniforms (say, failure and churn) from
+// one block. The batched forms (uniform_pairs, uniforms) compute many blocks
+// per call with the SIMD level of engine/simd.hpp and give exactly the bits of
+// the scalar forms at every level.
 #pragma once
 
 #include <Random123/philox.h>
 
 #include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 namespace loyalsim::engine {
@@ -35,9 +42,37 @@ class RandomStream {
   // Uniform on the open interval (0, 1) with 53 random bits.
   [[nodiscard]] double uniform(std::uint32_t node, std::uint32_t draw = 0) const noexcept {
     const auto r = bits(node, draw);
-    const std::uint64_t x = (static_cast<std::uint64_t>(r[0]) << 32 | r[1]) >> 11;
-    return (static_cast<double>(x) + 0.5) * 0x1.0p-53;
+    return uniform_from_words(r[0], r[1]);
   }
+
+  // Two uniforms from one block: {uniform(node, draw), the same from words 2-3}.
+  // Words 2-3 are also below()'s: take a second uniform or below() from one
+  // (stream, node, draw), not both.
+  [[nodiscard]] std::array<double, 2> uniform_pair(std::uint32_t node, std::uint32_t draw = 0) const noexcept {
+    const auto r = bits(node, draw);
+    return {uniform_from_words(r[0], r[1]), uniform_from_words(r[2], r[3])};
+  }
+
+  // For i < n: first[i], second[i] = uniform_pair(nodes[i], draw). Node ids
+  // may be in any order and repeat; the three arrays hold n values each and
+  // do not overlap. One Philox block per id, by the SIMD level of
+  // engine/simd.hpp (the same bits at every level).
+  void uniform_pairs(const std::uint32_t* nodes, std::size_t n, double* first, double* second,
+                     std::uint32_t draw = 0) const noexcept;
+
+  // For i < n: out[i] = uniform(nodes[i], draw).
+  void uniforms(const std::uint32_t* nodes, std::size_t n, double* out, std::uint32_t draw = 0) const noexcept;
+
+  // The uniform of words (hi, lo) of a block: (x + 0.5) 2^-53 with the 53
+  // bits x = (hi << 32 | lo) >> 11, rounded to nearest. The one x that would
+  // round up to 1.0 (all ones) gives the largest double below 1 instead, so
+  // the interval stays open.
+  [[nodiscard]] static double uniform_from_words(std::uint32_t hi, std::uint32_t lo) noexcept {
+    const std::uint64_t x = (static_cast<std::uint64_t>(hi) << 32 | lo) >> 11;
+    const double u = (static_cast<double>(x) + 0.5) * 0x1.0p-53;
+    return u < kBelowOne ? u : kBelowOne;
+  }
+  static constexpr double kBelowOne = 0x1.fffffffffffffp-1;
 
   // Uniform integer on [0, n) (n >= 1), by 64-bit multiply-shift: bias < n / 2^64.
   [[nodiscard]] std::uint32_t below(std::uint32_t n, std::uint32_t node,
@@ -72,6 +107,13 @@ class RandomStream {
   std::uint32_t replication_;
 };
 
+namespace detail {
+// The word-to-uniform conversion of the current SIMD level's batched path:
+// out[i] = uniform_from_words(hi[i], lo[i]). For tests: the edge words (all
+// zeros, all ones) cannot be reached through Philox on purpose.
+void uniforms_from_words(const std::uint32_t* hi, const std::uint32_t* lo, std::size_t n, double* out) noexcept;
+}  // namespace detail
+
 // The 32-bit words of one counter stream, in order: block (node, tag | 0)
 // gives words 0-3, block (node, tag | 1) words 4-7, and so on. One Philox call
 // then serves four 32-bit draws instead of one, which is what makes the
@@ -91,11 +133,11 @@ class WordStream {
     return block_[used_++];
   }
 
-  // Uniform on the open interval (0, 1) with 53 random bits (two words).
+  // Uniform on the open interval (0, 1) with 53 random bits (two words, as
+  // RandomStream::uniform turns words 0-1 of a block into one).
   [[nodiscard]] double uniform() noexcept {
-    const std::uint64_t hi = next();
-    const std::uint64_t x = (hi << 32 | next()) >> 11;
-    return (static_cast<double>(x) + 0.5) * 0x1.0p-53;
+    const std::uint32_t hi = next();
+    return RandomStream::uniform_from_words(hi, next());
   }
 
   // Exactly uniform integer on [0, n), n >= 1: Lemire's multiply-shift on one

@@ -1,6 +1,7 @@
 // SRP-1 model parameters: one plain struct per table of the experiment file.
 //
-// Names follow MODEL.md / EXPERIMENT.md exactly; defaults are the contract's
+// Names follow the model's specification exactly (docs/model.md,
+// docs/experiment-format.md); defaults are the specification's
 // defaults. This header knows nothing about files: the experiment loader
 // (app/experiment.*) fills these structs and validates ranges; the model only
 // reads them.
@@ -40,6 +41,9 @@ struct Population {
   std::uint64_t customers = 100'000;  // N >= 1
   std::uint64_t prospects = 100'000;  // M >= 0
   std::uint32_t initial_tenure_max = 60;
+  // How many real customers the N simulated ones stand for (0: N itself). Only
+  // the presentation of counts and money uses it; the model never does.
+  double represents = 0.0;
 };
 
 // Justice weights (F6) and the interactional mix.
@@ -91,6 +95,8 @@ struct ModelParams {
   double fix_effect = 5.0;
   double quality_floor = 0.5;
   double discount_rate_annual = 0.1;
+  double expectation_proactive = 0.15;  // (1.1) lower expectation when the firm comes to the customer
+  double acquisition_cost = 0.0;        // (1.1) money per customer won by advertising
 };
 
 struct WomParams {
@@ -124,6 +130,10 @@ struct Policy {
   double compensation = 0.0;
   double root_cause_fix = 0.0;
   double cost_per_contact = 8.0;
+  double complaint_encouragement = 0.0;  // (1.1) added to the complaint logit
+  double proactive_detection = 0.0;      // (1.1) P(a failure nobody complained about is found and recovered)
+  double cost_per_customer_month = 0.0;  // (1.1) running cost per customer active at the start of a month
+  std::uint32_t start_month = 1;         // (1.1) the baseline policy runs in months 1 .. start_month-1
 };
 
 // Everything one simulation run needs besides the seed/replication/policy index.
@@ -134,6 +144,7 @@ struct Scenario {
   WomParams wom;
   std::vector<Policy> policies{Policy{}};
   std::uint32_t horizon_months = 36;
+  std::uint32_t warmup_months = 0;  // (1.1) months the market settles under the baseline before month 1
 };
 
 }  // namespace loyalsim::srp1

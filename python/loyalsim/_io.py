@@ -69,7 +69,7 @@ def open_results(path: str | os.PathLike, partial: bool = False) -> xr.Dataset:
     """
     path = _existing(Path(path).expanduser(), partial)
     if path.is_dir():
-        raise IsADirectoryError(f"{path} is a folder, not a loyalsim results file")
+        raise IsADirectoryError(f"{path} is a directory, not a loyalsim results file")
     if not h5py.is_hdf5(path):
         raise FormatError(f"{path} is not an HDF5 file, so it is not a loyalsim results file")
     try:
@@ -77,7 +77,7 @@ def open_results(path: str | os.PathLike, partial: bool = False) -> xr.Dataset:
             fmt = _text(f.attrs.get("format"))
             version = _text(f.attrs.get("format_version"))
     except OSError as e:
-        raise FormatError(f"{path} cannot be read as HDF5 (truncated or still being written?): {e}") from e
+        raise FormatError(_unopenable(path)) from e
     if fmt != FORMAT:
         found = "no 'format' attribute" if fmt is None else f"its format is {fmt!r}"
         raise FormatError(f"{path} is not a loyalsim results file ({found}; expected {FORMAT!r})")
@@ -103,6 +103,45 @@ def open_results(path: str | os.PathLike, partial: bool = False) -> xr.Dataset:
             stacklevel=2,  # the caller's line
         )
     return ds
+
+
+def _unopenable(path: Path) -> str:
+    """Why HDF5 will not open a file that starts like one, in the engine's words (engine/hdf5.cpp)."""
+    size, recorded = path.stat().st_size, recorded_size(path)
+    if recorded is not None and size < recorded:
+        return (f"{path} is not a complete HDF5 file: it has {size} of the {recorded} bytes its header records, "
+                "so it looks truncated (a copy cut short, or a file still being written; "
+                "loyalsim writes NAME.tmp and renames it only when complete)")  # fmt: skip
+    return f"{path} is an HDF5 file that cannot be opened ({size} bytes): its structure is damaged, or it is still being written"
+
+
+def recorded_size(path: str | os.PathLike) -> int | None:
+    """The file size an HDF5 superblock records (base address + end-of-file address), or None.
+
+    The superblock is at 0, 512, 1024, 2048 … (HDF5 file format
+    specification, II.A); versions 0 and 1 put the base, free-space and
+    end-of-file addresses after 24 (28) bytes, versions 2 and 3 the base,
+    extension and end-of-file addresses after 12. A file shorter than this
+    was cut short.
+    """
+    signature = b"\x89HDF\r\n\x1a\n"
+    with open(path, "rb") as f:
+        at = 0
+        while True:
+            f.seek(at)
+            block = f.read(64)
+            if len(block) < 8:
+                return None
+            if block[:8] == signature:
+                break
+            at = 512 if at == 0 else at * 2
+    version = block[8]
+    offsets = block[13] if version <= 1 else block[9]
+    first = {0: 24, 1: 28}.get(version, 12)
+    if version > 3 or offsets not in (2, 4, 8) or first + 3 * offsets > len(block):
+        return None
+    address = lambda i: int.from_bytes(block[first + i * offsets : first + (i + 1) * offsets], "little")  # noqa: E731
+    return address(0) + address(2)
 
 
 def _existing(path: Path, partial: bool) -> Path:

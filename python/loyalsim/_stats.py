@@ -117,8 +117,41 @@ def resolve_policies(ds: xr.Dataset, policies) -> list[str]:
     wanted = [policies] if isinstance(policies, str) else list(policies)
     unknown = [p for p in wanted if p not in names]
     if unknown:
-        raise KeyError(f"unknown policy {', '.join(map(repr, unknown))}; this file has {', '.join(names)}")
+        raise KeyError(f"unknown policy {', '.join(map(repr, unknown))}{did_you_mean(unknown[0], names)}; "
+                       f"this file has {', '.join(names)}")  # fmt: skip
     return wanted
+
+
+def did_you_mean(name, known) -> str:
+    """' (did you mean 'X'?)' when ``name`` is a likely typo of one of ``known`` or of its beginning, else ''.
+
+    The engine's rule (engine::config::suggest, app/sensitivity.cpp): an edit
+    distance below max(2, len/3) + 1, against whole names first, then against
+    their first len + 1 characters ("empowred" → empowered_front_line).
+    """
+    name, known = str(name), [str(k) for k in known]
+
+    def closest(candidates):
+        best, limit = None, max(2, len(name) // 3) + 1
+        for i, c in enumerate(candidates):
+            d = _edit_distance(name, c)
+            if d < limit:
+                best, limit = i, d
+        return best
+
+    guess = closest(known)
+    if guess is None and len(name) >= 4:
+        guess = closest([k[: len(name) + 1] for k in known])
+    return "" if guess is None else f" (did you mean {known[guess]!r}?)"
+
+
+def _edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        diag, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            diag, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diag + (ca != cb))
+    return row[-1]
 
 
 def point_label(ds: xr.Dataset) -> int | None:

@@ -1,4 +1,4 @@
-"""Stylised-fact cohorts: loyalty index by complaint class × severity band, beside FACTS.md.
+"""Stylised-fact cohorts: loyalty index by complaint class × severity band, beside the targets.
 
 The engine counts, per replication, the customers whose FIRST failure fell
 in months 1 … T−12, by class (silent, unresolved, resolved, resolved_quick)
@@ -12,6 +12,9 @@ A replication in which the cohort or the reference is empty (or no reference
 customer was retained) has no index: it is left out of that cell, counted in
 the ``skipped`` column, and a warning says so. The band ``all`` pools minor
 and major (the reference has no severity: it appears once, with band ``all``).
+
+The facts and targets (T4, T5, T6, T10) are described in docs/facts.md, the
+cohorts themselves in docs/model.md (section 10).
 """
 from __future__ import annotations
 
@@ -32,6 +35,9 @@ TARP_REPURCHASE = {
     for band, rates in (("minor", (0.37, 0.46, 0.70, 0.95)), ("major", (0.09, 0.19, 0.54, 0.82)))
     for cls, rate in zip(("silent", "unresolved", "resolved", "resolved_quick"), rates)
 }
+
+#: T10 (F20): one-year retention of the most satisfied fifth 0.74 vs the least 0.43, a ratio 1.72 ± 0.15.
+T10_RATIO = (0.74 / 0.43, 0.15)
 
 #: Calibration targets on the loyalty index: (class, band) -> (text, low, high).
 INDEX_TARGETS = {
@@ -58,7 +64,7 @@ def _cohort_counts(d: xr.Dataset) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
 
 
 def facts(ds: xr.Dataset, *, point: int | None = None, policy=None) -> pd.DataFrame:
-    """The stylised-fact cohort table beside the targets of FACTS.md.
+    """The stylised-fact cohort table beside the targets of docs/facts.md.
 
     One row per (policy, fact_class, severity_band); ``policy`` selects one
     policy or a list (default: all); ``point`` is a sweep point's design index,
@@ -113,7 +119,7 @@ def facts(ds: xr.Dataset, *, point: int | None = None, policy=None) -> pd.DataFr
 
 
 def fact_checks(ds: xr.Dataset, *, point: int | None = None, policy=None) -> pd.DataFrame:
-    """T4, T5 and the T6 orderings of FACTS.md, one row per (policy, check), on mean loyalty indexes.
+    """T4, T5, the T6 orderings and T10 of docs/facts.md, one row per (policy, check), on mean loyalty indexes.
 
     ``value`` is the index (T4, T5) or the difference of the two indexes the
     ordering compares (T6: ``passed`` when it is ≥ 0 or > 0 as stated).
@@ -135,9 +141,56 @@ def fact_checks(ds: xr.Dataset, *, point: int | None = None, policy=None) -> pd.
             claim = f"{c1} {op} {c2}" if b1 == b2 else f"{c1}: {b1} {op} {b2}"
             ok = pd.NA if np.isnan(v) else bool(v >= 0 if op == "≥" else v > 0)
             rows.append((pol, "T6", claim, v, ok))
+    if "quintile_count" in ds and int(ds.sizes["month"]) - 1 >= 12:
+        q = quintile_retention(ds, point=point, policy=policy)
+        for pol in table.index.unique("policy"):
+            row = q.loc[(pol, "top/bottom")]
+            rows.append((pol, "T10", f"top / bottom satisfaction quintile retention {row['target'].split(': ')[1]}",
+                         row["retention"], row["meets_target"]))
     checks = pd.DataFrame(rows, columns=["policy", "target", "claim", "value", "passed"])
     checks["passed"] = checks["passed"].astype("boolean")
     return checks
+
+
+def quintile_retention(ds: xr.Dataset, *, point: int | None = None, policy=None) -> pd.DataFrame:
+    """12-month retention of the initial customers by quintile of their satisfaction at month 0 (T10).
+
+    One row per (policy, quintile), quintile 1 the least satisfied fifth and 5
+    the most, and a row ``top/bottom`` per policy with the ratio of quintile 5's
+    retention to quintile 1's (per replication, then mean and 95% CI) beside
+    target T10 of docs/facts.md (0.74 / 0.43 = 1.72 ± 0.15). Columns: ``count``, ``retained``
+    (totals), ``retention``, ``ci_low``, ``ci_high``, ``target``,
+    ``meets_target``. Needs a results file of format 1.1 with a horizon of at
+    least 12 months.
+
+    >>> loyalsim.quintile_retention(ds, policy="status_quo")        # doctest: +SKIP
+    """
+    if "quintile_count" not in ds:
+        raise ValueError("this results file has no quintile_count (format 1.0): rerun it with this engine")
+    if int(ds.sizes["month"]) - 1 < 12:
+        raise ValueError("quintile retention needs a horizon of at least 12 months")
+    d = select_point(ds, point).sel(policy=resolve_policies(ds, policy))
+    dims = ("policy", "satisfaction_quintile", "replication")
+    count = d["quintile_count"].transpose(*dims).values.astype(float)
+    retained = d["quintile_retained"].transpose(*dims).values.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(count > 0, retained / count, np.nan)
+        ratio = rate[:, -1, :] / rate[:, 0, :]
+    target, sd = T10_RATIO
+    rows = []
+    for i, pol in enumerate(str(p) for p in d["policy"].values):
+        mean, lo, hi, _ = mean_ci(rate[i], skipna=True)
+        for q, quintile in enumerate(int(v) for v in d["satisfaction_quintile"].values):
+            rows.append(dict(policy=pol, quintile=str(quintile), count=int(count[i, q].sum()),
+                             retained=int(retained[i, q].sum()), retention=float(mean[q]),
+                             ci_low=float(lo[q]), ci_high=float(hi[q]), target="", meets_target=pd.NA))  # fmt: skip
+        r_mean, r_lo, r_hi, _ = mean_ci(ratio[i], skipna=True)
+        rows.append(dict(policy=pol, quintile="top/bottom", count=int(count[i].sum()), retained=int(retained[i].sum()),
+                         retention=float(r_mean), ci_low=float(r_lo), ci_high=float(r_hi),
+                         target=f"T10: {target:.2f} ± {sd:.2f}", meets_target=_within(float(r_mean), target - sd, target + sd)))  # fmt: skip
+    table = pd.DataFrame(rows).set_index(["policy", "quintile"])
+    table["meets_target"] = table["meets_target"].astype("boolean")
+    return table
 
 
 def _within(v: float, lo: float, hi: float):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import numbers
 import os
 import queue
 import re
@@ -29,12 +30,13 @@ class EngineNotFoundError(FileNotFoundError):
 
 
 class RunError(RuntimeError):
-    """``loyalsim run`` exited with an error; ``messages`` holds what it printed."""
+    """``loyalsim run`` exited with an error; ``messages`` holds every line it printed on stderr."""
 
-    def __init__(self, message: str, returncode: int, messages: list[str]):
+    def __init__(self, message: str, returncode: int, messages: list[str], detail: str = ""):
         super().__init__(message)
         self.returncode = returncode
         self.messages = messages
+        self.detail = detail  # the message after its first line: the lines not already shown
 
 
 def find_engine() -> Path:
@@ -126,7 +128,7 @@ def run(
     """Runs an experiment with the engine and returns the results, opened with :func:`loyalsim.open`.
 
     ``experiment`` is a path to an experiment TOML file or a dict with the
-    same structure (EXPERIMENT.md). ``overrides`` change it before the run,
+    same structure (docs/experiment-format.md). ``overrides`` change it before the run,
     by path: ``replications=5``, ``population__customers=2000``,
     ``policies__fast__compensation=1.5`` or ``**{"model.gain": 0.8}``. A file
     given with overrides is re-written (the results file stores what ran).
@@ -136,8 +138,14 @@ def run(
     folder for a dict), else ``results/<name>.h5``. An existing file is
     replaced unless ``force=False``. ``threads`` is passed to the engine.
     Progress is shown as a bar in a notebook and as the engine's lines in a
-    terminal (``progress=False`` hides it). A failing run raises
-    :class:`RunError` with the engine's messages.
+    terminal; ``progress=False`` shows nothing from the engine unless it fails.
+
+    A failing run raises :class:`RunError` with the engine's messages, shown
+    once (in the exception, not also as they came). For a dict they name the
+    dict's keys as the engine names keys (``policies.fast.response_days``, or
+    ``policies[1].response_days`` for an entry without a name), not the
+    temporary file the dict was written to; a ``None`` value is refused
+    before the engine starts (``ValueError``), with the key's full path.
 
     >>> ds = loyalsim.run("experiments/policy-comparison.toml", replications=5)   # doctest: +SKIP
     >>> ds = loyalsim.run({"name": "demo", "seed": 1, "policies": [{"name": "status_quo"}]},
@@ -149,7 +157,9 @@ def run(
     with tempfile.TemporaryDirectory(prefix="loyalsim-") as tmp:
         if isinstance(experiment, Mapping):
             spec, base = apply_overrides(experiment, overrides), Path.cwd()
+            check_experiment_values(spec)
             toml_path = _toml.dump(spec, Path(tmp) / f"{_safe(spec.get('name'))}.toml")
+            source = f"the experiment dict {str(spec.get('name') or '')!r}"
         else:
             toml_path = Path(experiment).expanduser()
             if not toml_path.is_file():
@@ -161,18 +171,84 @@ def run(
                 if overrides:
                     raise ValueError(f"{toml_path}: {e}") from e
                 spec = {}  # the engine reports the problem with file:line
+            source = None  # the file itself: its own file:line messages are right
             if overrides:
                 spec = apply_overrides(spec, overrides)
+                check_experiment_values(spec)
+                source = f"{experiment} with overrides"
                 toml_path = _toml.dump(spec, Path(tmp) / toml_path.name)
         out = Path(output) if output is not None else _default_output(spec, base, toml_path)
-        out.parent.mkdir(parents=True, exist_ok=True)
         cmd = [str(engine), "run", str(toml_path), "-o", str(out)]
         if force:
             cmd.append("--force")
         if threads is not None:
             cmd += ["--threads", str(int(threads))]
-        _execute(cmd, label=str(spec.get("name") or toml_path.stem), show_progress=progress)
+        rewrite = _Rewrite(toml_path, source)
+        try:
+            _execute(cmd, label=str(spec.get("name") or toml_path.stem), show_progress=progress, rewrite=rewrite)
+        except RunError as e:
+            if source is None:
+                raise
+            raise RunError(f"loyalsim run of {source} failed (exit code {e.returncode}){e.detail}",
+                           e.returncode, e.messages) from None
     return open_results(out)
+
+
+def check_experiment_values(spec: Mapping) -> None:
+    """Refuses values an experiment file cannot hold (``None``, objects), naming the key as the engine does.
+
+    Keys are dotted; an entry of an array of tables (``[[policies]]``) is named
+    by its ``name`` like in the engine's messages, sweep paths and overrides
+    (``policies.fast.response_days``), or by its position when it has no name
+    (``policies[1].response_days``); keys that are not bare are quoted
+    (``sweep.parameters."model.gain"``).
+
+    >>> check_experiment_values({"policies": [{"name": "fast", "response_days": None}]})
+    Traceback (most recent call last):
+    ...
+    ValueError: policies.fast.response_days: None is not a value (TOML has no null); leave the key out to get its default
+    """
+    for where, value in _leaves(spec, ""):
+        if value is None:
+            raise ValueError(f"{where}: None is not a value (TOML has no null); leave the key out to get its default")
+        if not isinstance(value, (str, bool, numbers.Real, os.PathLike, _toml._numpy_bool())):
+            raise TypeError(f"{where}: {type(value).__name__} cannot be written to an experiment file "
+                            "(use numbers, strings, booleans, lists and dicts)")  # fmt: skip
+
+
+def _leaves(node, where: str):
+    """(path, value) of every non-container value below ``node``."""
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            name = str(key) if re.fullmatch(r"[A-Za-z0-9_-]+", str(key)) else f'"{key}"'
+            yield from _leaves(value, f"{where}.{name}" if where else name)
+    elif isinstance(node, (list, tuple)):
+        for i, item in enumerate(node):
+            named = isinstance(item, Mapping) and isinstance(item.get("name"), str) and item["name"]
+            yield from _leaves(item, f"{where}.{item['name']}" if named else f"{where}[{i}]")
+    else:
+        yield where, node
+
+
+class _Rewrite:
+    """The engine's lines with the temporary TOML file out of sight.
+
+    ``TMP.toml:12: policies.fast.response_days: …`` becomes
+    ``policies.fast.response_days: …`` (the line is of a file the user never
+    saw; the key is what to fix), and other mentions of the file become
+    ``source``. With ``source`` None (a file run as is) lines pass unchanged.
+    """
+
+    def __init__(self, toml_path: Path, source: str | None):
+        self.path, self.source = str(toml_path), source
+
+    def __call__(self, line: str) -> str:
+        if self.source is None:
+            return line
+        located = re.match(re.escape(self.path) + r":\d+: (.*)", line, flags=re.S)
+        if located:
+            return located.group(1)
+        return line.replace(self.path, self.source)
 
 
 def _safe(name) -> str:
@@ -226,8 +302,15 @@ def _in_notebook() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
-def _execute(cmd: list[str], label: str, show_progress: bool) -> None:
-    """Runs the engine, streaming its output line by line from the calling thread."""
+def _execute(cmd: list[str], label: str, show_progress: bool, rewrite=lambda line: line) -> None:
+    """Runs the engine, streaming its output line by line from the calling thread.
+
+    Progress lines drive the display. Other stderr lines (the plan, then any
+    error) are held until the run is under way (a progress line comes) or has
+    succeeded, and then shown; the lines held when the run fails are not
+    shown but make up the RunError's message, so that nothing is printed
+    twice. Without ``show_progress`` nothing is shown at all.
+    """
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace", bufsize=1)
     lines: queue.Queue = queue.Queue()
 
@@ -238,7 +321,14 @@ def _execute(cmd: list[str], label: str, show_progress: bool) -> None:
 
     for stream, name in ((proc.stdout, "out"), (proc.stderr, "err")):
         threading.Thread(target=pump, args=(stream, name), daemon=True).start()
-    view, messages, open_streams = _Display(label, show_progress), [], 2
+    view, messages, held, open_streams = _Display(label, show_progress), [], [], 2
+
+    def show_held():
+        if show_progress:
+            for line in held:
+                view.message(sys.stderr, line)
+        held.clear()
+
     try:
         while open_streams:
             name, line = lines.get()
@@ -247,11 +337,15 @@ def _execute(cmd: list[str], label: str, show_progress: bool) -> None:
                 continue
             match = _PROGRESS.match(line) if name == "err" else None
             if match:
+                show_held()
                 view.progress(line, match)
-            else:
-                if name == "err":
-                    messages.append(line.rstrip("\n"))
-                view.message(sys.stderr if name == "err" else sys.stdout, line)
+            elif name == "err":
+                line = rewrite(line)
+                messages.append(line.rstrip("\n"))
+                held.append(line)
+            elif show_progress:  # the table: the run has succeeded, so what was held comes first
+                show_held()
+                view.message(sys.stdout, line)
         returncode = proc.wait()
     except KeyboardInterrupt:
         proc.send_signal(signal.SIGINT)
@@ -261,6 +355,9 @@ def _execute(cmd: list[str], label: str, show_progress: bool) -> None:
             proc.kill()
             proc.wait()
         raise
-    if returncode != 0:
-        detail = "\n".join(messages[-40:]) or "(no message)"
-        raise RunError(f"loyalsim run failed (exit code {returncode}): {' '.join(cmd)}\n{detail}", returncode, messages)
+    if returncode == 0:
+        show_held()
+        return
+    unseen = [line.rstrip("\n") for line in held][-40:]
+    detail = ":\n" + "\n".join(unseen) if unseen else " (its messages are above)"
+    raise RunError(f"loyalsim run failed (exit code {returncode}): {' '.join(cmd)}{detail}", returncode, messages, detail)

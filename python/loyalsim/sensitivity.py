@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._stats import SALTELLI, resolve_month, resolve_policies, sweep_parameters
+from ._stats import SALTELLI, did_you_mean, resolve_month, resolve_policies, sweep_parameters
 from .tables import cumulative
 
 #: The indices of each method, in the order the result lists them.
@@ -102,7 +102,12 @@ def sensitivity(
     method, metric, outcome (Y in words), contrast, baseline, design,
     parameters, points and rows used, replications, bootstrap, seed,
     confidence, ``noise_share`` and, for regression, ``r_squared`` (dicts
-    keyed by (policy, month)). See the module docstring for the formulas.
+    keyed by (policy, month)) and ``warnings``. See the module docstring for the formulas.
+
+    Sobol' estimates that cannot be right beyond their noise (an index
+    outside [0, 1], S1 above ST) mean the base sample is too small: they warn
+    with :class:`loyalsim.SampleSizeWarning`, saying which and what N to use
+    (:func:`sobol_sample_warning`), and the text is in ``attrs["warnings"]``.
 
     >>> result = loyalsim.sensitivity(ds, contrast=True, policy="programme")  # doctest: +SKIP
     >>> result.attrs["noise_share"]                                            # doctest: +SKIP
@@ -168,7 +173,76 @@ def sensitivity(
     )
     if method == "regression":
         result.attrs["r_squared"] = {key: float(full[q, 2 * k]) for q, key in enumerate(keys)}
+    warning = sobol_sample_warning(result, k, rows) if method == "sobol" else None
+    result.attrs["warnings"] = [warning] if warning else []
+    if warning:
+        warnings.warn(warning, SampleSizeWarning, stacklevel=2)
     return result
+
+
+class SampleSizeWarning(UserWarning):
+    """Sobol' estimates that cannot be right (outside [0, 1], or S1 above ST) beyond their noise: N is too small."""
+
+
+#: A violation within this half-width is noise; intervals wider than ``_NOISY`` cannot tell.
+_NOISY, _TARGET_HALF_WIDTH = 0.1, 0.05
+
+
+def sobol_sample_warning(result: pd.DataFrame, parameters: int, base_points: int) -> str | None:
+    """Why Sobol' indices from ``base_points`` Saltelli rows are not to be trusted, or None.
+
+    ``result`` has, per (policy, month), ``parameters`` S1 rows then as many ST
+    rows (as :func:`sensitivity` returns them). An estimate is implausible
+    when it lies outside [0, 1], or when S1 exceeds ST; that is reported when
+    it does so by more than the intervals' half-widths (more than noise; 0.1
+    without intervals, ``bootstrap=0``), or when a half-width exceeds 0.1
+    (too noisy to tell). Either way the base
+    sample is too small: the suggested N is the power of two at which the
+    widest interval would shrink to about ±0.05, intervals narrowing as
+    1/√N. The engine's ``loyalsim sensitivity`` warns with the same text
+    (app/sensitivity.cpp).
+    """
+    problems, widest = [], 0.0
+    rows = list(result.itertuples(index=False))
+    for start in range(0, len(rows) - 2 * parameters + 1, 2 * parameters):
+        s1, st = rows[start : start + parameters], rows[start + parameters : start + 2 * parameters]
+        problems += _implausible(s1, st)
+        widest = max([widest] + [h for h in map(_half_width, s1 + st) if np.isfinite(h)])
+    if not problems:
+        return None
+    wanted = max(2.0, (widest / _TARGET_HALF_WIDTH) ** 2 if widest > 0 else 4.0) * base_points
+    n = 1
+    while n < wanted and n < 2**40:
+        n *= 2
+    listed = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
+    return (f"these Sobol' indices come from a base sample of N = {base_points} points, too small for them: "
+            f"{listed}. Run the sweep with points = {n} (intervals narrow as 1/sqrt(N); N = {n} should bring them "
+            f"to about +-{_TARGET_HALF_WIDTH:.2f})")  # fmt: skip
+
+
+def _half_width(row) -> float:
+    return (row.ci_high - row.ci_low) / 2  # NaN without an interval
+
+
+def _tolerance(row) -> float:
+    """What noise can explain: the half-width, or _NOISY without an interval (bootstrap=0)."""
+    h = _half_width(row)
+    return h if np.isfinite(h) else _NOISY
+
+
+def _implausible(s1: list, st: list) -> list[str]:
+    out = []
+    for a, b in zip(s1, st):
+        where = f"{a.parameter} ({a.policy}, month {a.month})"
+        for r in (a, b):
+            beyond = max(-r.estimate, r.estimate - 1.0)
+            if np.isfinite(beyond) and beyond > 0 and (beyond > _tolerance(r) or _half_width(r) > _NOISY):
+                out.append(f"{r.index} of {where} is {r.estimate:.3f}, {'above 1' if r.estimate > 1 else 'below 0'}")
+        excess = a.estimate - b.estimate
+        noisy = _half_width(a) > _NOISY or _half_width(b) > _NOISY
+        if np.isfinite(excess) and excess > 0 and (excess > _tolerance(a) + _tolerance(b) or noisy):
+            out.append(f"S1 of {where} is {a.estimate:.3f}, above its ST {b.estimate:.3f}")
+    return out
 
 
 # ---- what to analyse ----
@@ -255,7 +329,8 @@ def _outcomes(ds: xr.Dataset, metric: str, policies: list[str], months: list[int
 def _raw_metric(ds: xr.Dataset, metric: str) -> xr.DataArray:
     available = [str(n) for n, v in ds.data_vars.items() if set(v.dims) == set(_RAW_DIMS)]
     if metric not in available:
-        raise ValueError(f"unknown metric {metric!r}; the raw metrics of this file are: {', '.join(available)}")
+        raise ValueError(f"unknown metric {metric!r}{did_you_mean(metric, available)}; the raw metrics of this "
+                         f"file are: {', '.join(available)}")  # fmt: skip
     return ds[metric]
 
 

@@ -1,7 +1,9 @@
 """The policy comparison table: one row per policy, paired with the baseline.
 
-Definitions (the engine's ``loyalsim info`` table uses the same ones), for a
-horizon month m, per replication, from the raw metrics:
+The rows are the file's measures (:mod:`loyalsim.measures`: the results
+file's ``measures`` attribute, or the built-in 1.0 definitions), the same ones
+the engine's ``loyalsim info`` table uses. For a 1.0 file, for a horizon month
+m, per replication, from the raw metrics:
 
 =================  ==========================================================
 retention          cohort_active[m] / customers (share of the initial customers)
@@ -15,12 +17,17 @@ wom_positive       sum of wom_positive over months 1 … m
 wom_negative       sum of wom_negative over months 1 … m
 =================  ==========================================================
 
+A 1.1 file adds programme_cost and acquisition_cost (sums) and counts
+proactive recoveries with complaints in the shares' denominators.
+
 Across replications: the mean with its 95% Student-t interval; the paired
 difference policy − baseline (policy 0, same replication, common random
 numbers) with its interval; and the probability that the policy beats the
 baseline, the share of replications in which it does better (higher is
-better, except recovery_cost and wom_negative; ties count half). A share is
-NaN in a replication without complaints, and so is its summary.
+better, except where the measure says lower: costs and negative word of
+mouth; a measure without a direction, the paradox share, counts higher; ties
+count half). A share is NaN in a replication without complaints, and so is its
+summary. Values are the file's raw values (not scaled by ``represents``).
 """
 from __future__ import annotations
 
@@ -29,55 +36,30 @@ import pandas as pd
 import xarray as xr
 
 from ._stats import mean_ci, point_label, point_parameters, resolve_month, select_point
+from .measures import BUILTIN_1_0, cumulative, file_measures, horizon_values
 
-METRICS = (
-    "retention",
-    "active",
-    "revenue",
-    "recovery_cost",
-    "net_value",
-    "satisfied_share",
-    "paradox_share",
-    "wom_positive",
-    "wom_negative",
-)
-LOWER_IS_BETTER = frozenset({"recovery_cost", "wom_negative"})
+__all__ = ["METRICS", "LOWER_IS_BETTER", "STATISTICS", "cumulative", "replication_outcomes", "policy_table"]
+
+#: The measures of a 1.0 file, in table order (a 1.1 file's own list may add more).
+METRICS = tuple(m.name for m in BUILTIN_1_0)
+#: Measures where less is better, in 1.0 and 1.1 files.
+LOWER_IS_BETTER = frozenset({"recovery_cost", "wom_negative", "programme_cost", "acquisition_cost"})
 STATISTICS = ("mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high", "p_beats_baseline")
-_SUMMED = ("revenue", "recovery_cost", "net_value", "wom_positive", "wom_negative")
-
-
-def cumulative(raw: xr.DataArray) -> xr.DataArray:
-    """Running sum of a flow over months 1 … t (month 0 stays 0), in month order."""
-    flows = raw.where(raw["month"] >= 1, 0.0)
-    return flows.cumsum("month", skipna=False)
 
 
 def replication_outcomes(ds: xr.Dataset, month: int | None = None, *, point: int | None = None) -> xr.Dataset:
     """The table's metrics per policy and replication, before any summary.
 
     Returns a Dataset with dims (policy, replication): one variable per
-    metric of ``METRICS``. Use it for your own statistics or histograms.
-    ``point`` is as in :func:`policy_table`.
+    measure of the file (``METRICS`` for a 1.0 file). Use it for your own
+    statistics or histograms. ``point`` is as in :func:`policy_table`.
 
     >>> out = loyalsim.replication_outcomes(ds, month=12)            # doctest: +SKIP
     >>> out["net_value"].to_pandas().T.describe()                      # doctest: +SKIP
     """
     m = resolve_month(ds, month)
     d = select_point(ds, point)
-    summed = {}
-    for name in _SUMMED + ("complaints", "recoveries_satisfied", "paradox_events"):
-        flows = d[name].sel(month=slice(1, m))
-        summed[name] = cumulative(flows).isel(month=-1) if m >= 1 else flows.sum("month", skipna=False)
-    complaints = summed["complaints"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out = {
-            "retention": d["cohort_active"].sel(month=m) / float(ds.attrs["customers"]),
-            "active": d["active"].sel(month=m),
-            **{name: summed[name] for name in _SUMMED},
-            "satisfied_share": summed["recoveries_satisfied"] / complaints.where(complaints != 0),
-            "paradox_share": summed["paradox_events"] / complaints.where(complaints != 0),
-        }
-    result = xr.Dataset({name: out[name].drop_vars("month", errors="ignore") for name in METRICS})
+    result = horizon_values(d, m).drop_vars("point", errors="ignore")
     result.attrs.update(month=m, point=point_label(d))
     return result.transpose("policy", "replication")
 
@@ -92,7 +74,8 @@ def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int | None 
     (each point is a different experiment; see :func:`loyalsim.sensitivity`
     for all points at once). Columns are a MultiIndex (metric, statistic) with the
     statistics ``mean, ci_low, ci_high, diff_mean, diff_ci_low, diff_ci_high,
-    p_beats_baseline``; ``table.attrs`` records month, point, replications,
+    p_beats_baseline`` (NaN for a measure without a better direction, the
+    paradox share); ``table.attrs`` records month, point, replications,
     baseline and the swept parameters' values at that point.
 
     >>> table = loyalsim.policy_table(ds)                              # doctest: +SKIP
@@ -103,14 +86,16 @@ def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int | None 
     out = replication_outcomes(ds, month, point=point)
     policies = [str(p) for p in out["policy"].values]
     columns = {}
-    for name in METRICS:
+    for m in file_measures(ds):
+        name = m.name
         v = out[name].values  # (policy, replication)
         base = v[:1]
         mean, lo, hi, _ = mean_ci(v)
         dmean, dlo, dhi, _ = mean_ci(v - base)
-        better = (v < base) if name in LOWER_IS_BETTER else (v > base)
+        better = (v < base) if m.better == "lower" else (v > base)
         score = np.where(np.isnan(v) | np.isnan(base), np.nan, better + 0.5 * (v == base))
-        p_beats = score.mean(axis=-1)
+        # A measure with no better direction (the paradox share) has no "beats".
+        p_beats = np.full(len(v), np.nan) if m.better == "none" else score.mean(axis=-1)
         for stat, values in zip(STATISTICS, (mean, lo, hi, dmean, dlo, dhi, p_beats)):
             columns[(name, stat)] = values
     table = pd.DataFrame(columns, index=pd.Index(policies, name="policy"))

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <array>
 #include <cmath>
@@ -45,15 +46,17 @@ inline std::string read_text(const fs::path& p) {
   return s.str();
 }
 
-// A test with its own empty folder under /tmp (named after the test) holding
+// A test with its own empty folder under /tmp (named after the test and the process) holding
 // one experiment file, `experiment_`; the folder is removed afterwards.
 class ExperimentFolderTest : public ::testing::Test {
  protected:
   ExperimentFolderTest(std::string prefix, std::string text, std::string file_name)
       : prefix_(std::move(prefix)), text_(std::move(text)), file_name_(std::move(file_name)) {}
   void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("loyalsim-" + prefix_ + "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    // The process id too: test programs of other checkouts may run the same test at the same time.
+    dir_ = fs::temp_directory_path() / ("loyalsim-" + prefix_ + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name() + "-" +
+                                        std::to_string(::getpid()));
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     experiment_ = dir_ / file_name_;
@@ -68,6 +71,16 @@ class ExperimentFolderTest : public ::testing::Test {
 
 inline Outcome run_cli(const std::string& args) { return shell(std::string(LOYALSIM_BINARY) + " " + args); }
 
+inline bool built_with_mpi() { return run_cli("--version").output.find("(with MPI)") != std::string::npos; }
+
+// mpirun of the program: loopback only, more ranks than cores allowed, and
+// root allowed (CI containers run as root).
+inline std::string mpirun(int ranks) {
+  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np " + std::to_string(ranks) +
+         " --oversubscribe --bind-to none --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo " +
+         LOYALSIM_BINARY + " ";
+}
+
 // Every dataset of two files, value for value (NaN equal to NaN).
 inline void expect_same_datasets(const fs::path& a, const fs::path& b) {
   const File fa = File::open_read(a), fb = File::open_read(b);
@@ -75,8 +88,7 @@ inline void expect_same_datasets(const fs::path& a, const fs::path& b) {
   ASSERT_EQ(names, fb.dataset_names());
   for (const auto& name : names) {
     ASSERT_EQ(fa.shape(name), fb.shape(name)) << name;
-    if (name == "policy" || name == "fact_class" || name == "severity_band" ||
-        fa.dataset_string_attribute(name, "sweep_kind") == "choices") {
+    if (fa.is_string_dataset(name)) {
       EXPECT_EQ(fa.read_strings(name), fb.read_strings(name)) << name;
       continue;
     }

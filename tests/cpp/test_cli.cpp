@@ -169,15 +169,29 @@ TEST_F(Cli, BadInputIsRefusedWithEveryProblemAndNothingWritten) {
   EXPECT_NE(ok.output.find("ok"), std::string::npos);
 }
 
+// LOYALSIM_SIMD (engine/simd.hpp) is input too: a bad value stops the program
+// before any work, naming the variable and what it may be.
+TEST_F(Cli, BadSimdLevelInTheEnvironmentIsRefused) {
+  const auto out = dir_ / "never.h5";
+  const auto r = shell("LOYALSIM_SIMD=sse9 " + std::string(LOYALSIM_BINARY) + " run " + experiment_.string() + " -o " +
+                       out.string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("LOYALSIM_SIMD: unknown value \"sse9\" (portable, avx2, avx512 or auto)"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(out));
+  const auto ok = shell("LOYALSIM_SIMD=portable " + std::string(LOYALSIM_BINARY) + " validate " + experiment_.string());
+  EXPECT_EQ(ok.code, 0) << ok.output;
+}
+
 TEST_F(Cli, InfoOnAMissingOrForeignFileFailsClearly) {
   const auto missing = run_cli("info " + (dir_ / "nope.h5").string());
-  EXPECT_EQ(missing.code, 1);
-  EXPECT_NE(missing.output.find("no such file"), std::string::npos) << missing.output;
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_EQ(missing.output, "loyalsim: no such results file: " + (dir_ / "nope.h5").string() + "\n");
   const auto text = dir_ / "text.h5";
   std::ofstream(text) << "not hdf5";
   const auto foreign = run_cli("info " + text.string());
-  EXPECT_EQ(foreign.code, 1);
-  EXPECT_NE(foreign.output.find("text.h5"), std::string::npos) << foreign.output;
+  EXPECT_EQ(foreign.code, 2);
+  EXPECT_EQ(foreign.output, "loyalsim: " + text.string() + " is not an HDF5 file, so it is not a loyalsim results file\n");
 }
 
 TEST_F(Cli, H5dumpReadsTheDimensionScales) {
@@ -242,10 +256,10 @@ TEST_F(Cli, ASweepWritesItsPointsWithTheirCoordinatesAndSensitivityReadsThem) {
   const auto plain = dir_ / "plain.h5";
   ASSERT_EQ(run_cli("run " + experiment_.string() + " -q -o " + plain.string() + " --replications 2").code, 0);
   const auto none = run_cli("sensitivity " + plain.string());
-  EXPECT_EQ(none.code, 1);
+  EXPECT_EQ(none.code, 2);
   EXPECT_NE(none.output.find("holds no sweep"), std::string::npos) << none.output;
   const auto sobol = run_cli("sensitivity " + out.string() + " --method sobol");
-  EXPECT_EQ(sobol.code, 1);
+  EXPECT_EQ(sobol.code, 2);
   EXPECT_NE(sobol.output.find("need a Saltelli design"), std::string::npos) << sobol.output;
 }
 
@@ -275,18 +289,6 @@ points = 131072
 }
 
 // ---- MPI (issue 6): skipped, saying why, when the binary was built without MPI ----
-namespace {
-
-bool built_with_mpi() { return run_cli("--version").output.find("(with MPI)") != std::string::npos; }
-
-// Loopback only, more ranks than cores allowed, and root allowed (CI containers run as root).
-std::string mpirun(int ranks) {
-  return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np " + std::to_string(ranks) +
-         " --oversubscribe --bind-to none --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo " +
-         LOYALSIM_BINARY + " ";
-}
-
-}  // namespace
 
 TEST_F(Cli, MpiTwoRanksWriteTheSameDatasetsAsOneProcess) {
   if (!built_with_mpi()) GTEST_SKIP() << "loyalsim was built without MPI";
@@ -333,4 +335,17 @@ TEST_F(Cli, MpiAKilledRankFailsTheJobAndResumeFinishesIt) {
   EXPECT_NE(resumed.output.find("resuming"), std::string::npos) << resumed.output;
   ASSERT_EQ(run_cli("run " + sweep.string() + " -q --threads 2 --replications 2 -o " + unbroken.string()).code, 0);
   expect_same_datasets(out, unbroken);
+}
+
+TEST_F(Cli, MpiAnUnusableOutputPathIsRefusedBeforeAnyRankWorks) {
+  if (!built_with_mpi()) GTEST_SKIP() << "loyalsim was built without MPI";
+  const auto target = dir_ / "adir.h5";
+  fs::create_directory(target);
+  const auto r = shell(mpirun(2) + "run " + experiment_.string() + " -q --force --threads 1 -o " + target.string());
+  EXPECT_EQ(r.code, 2) << r.output;
+  const std::string message = target.string() + " is a directory; -o needs a file path";
+  ASSERT_NE(r.output.find(message), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(message, r.output.find(message) + 1), std::string::npos) << r.output;  // said once, by rank 0
+  EXPECT_FALSE(fs::exists(target.string() + ".checkpoint"));
+  EXPECT_TRUE(fs::is_empty(target));
 }

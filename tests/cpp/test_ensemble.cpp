@@ -62,9 +62,14 @@ TEST(ThreadPlan, NeverExceedsTheBudget) {
         EXPECT_LE(p.concurrent * p.per_run, threads) << threads << " " << nodes << " " << reps;
         EXPECT_LE(p.concurrent, static_cast<int>(reps));
       }
-  // Small populations: replications side by side; large: threads inside a run.
+  // Units side by side when there are enough of them; threads inside a run
+  // for a single unit, an odd few (3 units on 2 threads: 1.6 unit-times
+  // inside against 2 side by side), or a population too large to hold twice.
   EXPECT_EQ(app::plan_threads(2, 10'000, 30).concurrent, 2);
-  EXPECT_EQ(app::plan_threads(2, 200'000, 30).per_run, 2);
+  EXPECT_EQ(app::plan_threads(2, 200'000, 30).concurrent, 2);
+  EXPECT_EQ(app::plan_threads(2, 200'000, 6).concurrent, 2);
+  EXPECT_EQ(app::plan_threads(2, 200'000, 3).per_run, 2);
+  EXPECT_EQ(app::plan_threads(2, 20'000'000, 30).per_run, 2);
   EXPECT_EQ(app::plan_threads(4, 10'000, 1).per_run, 4);
 }
 
@@ -72,11 +77,13 @@ TEST(Ensemble, CheckpointRoundTripsAReplication) {
   const auto e = small_experiment();
   const auto ens = app::run_ensemble(e, {});
   std::vector<srp1::RunResult> runs = {ens.run(0, 0, 3), ens.run(0, 1, 3)};
-  const auto back = app::decode_replication(app::encode_replication(runs), 2, 8);
+  const auto segments = e.scenario.segments.size();
+  const auto back = app::decode_replication(app::encode_replication(runs), 2, 8, segments);
   ASSERT_EQ(back.size(), 2u);
-  EXPECT_EQ(back[1].series, runs[1].series);
-  EXPECT_EQ(back[1].fact_count, runs[1].fact_count);
-  EXPECT_THROW(app::decode_replication(app::encode_replication(runs), 3, 8), std::runtime_error);
+  EXPECT_TRUE(back[0] == runs[0]);  // every field
+  EXPECT_TRUE(back[1] == runs[1]);
+  EXPECT_GT(runs[1].band_failures[0], 0);
+  EXPECT_THROW(app::decode_replication(app::encode_replication(runs), 3, 8, segments), std::runtime_error);
 }
 
 TEST(Ensemble, ResumedRunEqualsAnUnbrokenOne) {

@@ -9,6 +9,7 @@
 
 #include "app/ensemble.hpp"
 #include "app/experiment.hpp"
+#include "models/srp1/parameter_table.hpp"
 
 using namespace loyalsim;
 
@@ -54,24 +55,30 @@ double end_of(const engine::config::Range& r, bool high) {
 TEST(Extremes, EveryParameterAtEitherEndOfItsRangeGivesFiniteMetrics) {
   const app::Experiment e = base();
   int runs = 0;
-  for (const auto& [path, target] : app::parameter_targets(e.scenario)) {
-    if (target.type != app::ParameterTarget::real) continue;  // tie counts and choices are covered by their own tests
+  for (const auto& target : srp1::scenario_parameters(e.scenario, true)) {
+    if (target.row->kind != srp1::ParameterKind::real) continue;  // integers and choices are covered by their own tests
+    const std::string& path = target.path;
     for (const bool high : {false, true}) {
-      const double value = end_of(target.range, high);
+      const double value = end_of(target.row->range, high);
       app::Experiment x = e;
-      target.apply(x.scenario, value);
+      target.set(x.scenario, value);
       const auto results = app::run_unit(x, 0, 1);
       ++runs;
       for (std::size_t p = 0; p < results.size(); ++p)
         for (int m = 0; m < srp1::kMetricCount; ++m)
           for (std::uint32_t t = 0; t <= x.scenario.horizon_months; ++t) {
             const double v = results[p].at(static_cast<srp1::Metric>(m), t);
-            // Mean satisfaction of nobody is NaN by definition (MODEL.md), nothing else may be.
+            // Mean satisfaction of nobody is NaN by definition (docs/model.md), nothing else may be.
             if (m == srp1::kMeanSatisfaction && results[p].at(srp1::kActive, t) == 0) continue;
             ASSERT_TRUE(std::isfinite(v)) << path << " = " << value << ": " << srp1::kMetricInfo[m].name
                                           << " of policy " << p << " at month " << t << " is " << v;
           }
     }
   }
-  EXPECT_GT(runs, 150);  // 35 model + 12 wom reals, 2 x 9 segment and 2 x 11 policy fields, 16 weights, at both ends
+  // Every real row of the parameter table at both ends: the scalars once, the segment and policy rows per entry.
+  int reals = 0;
+  for (const auto& row : srp1::parameter_table())
+    if (row.kind == srp1::ParameterKind::real && row.sweepable) reals += row.in_entry() ? 2 : 1;
+  EXPECT_EQ(runs, 2 * reals);
+  EXPECT_GT(runs, 180);
 }

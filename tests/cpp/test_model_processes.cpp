@@ -1,4 +1,4 @@
-// Statistical tests of each SRP-1 process (MODEL.md) against its own formula,
+// Statistical tests of each SRP-1 process (docs/model.md) against its own formula,
 // end to end through srp1::simulate on the first months' metrics.
 //
 // Rules followed by every test here:
@@ -24,63 +24,13 @@
 #include <span>
 #include <vector>
 
-#include "engine/network.hpp"
-#include "models/srp1/model.hpp"
+#include "engine/simd.hpp"
+#include "model_test_support.hpp"
 
 namespace {
 
 using namespace loyalsim;
-using srp1::RunResult;
-using srp1::Scenario;
-
-constexpr double kZ = 4.5;  // two-sided tail 6.8e-6
-constexpr std::uint64_t kSeed = 20240611;
-constexpr int kThreads = 2;
-
-// ---------------------------------------------------------------- helpers --
-
-// A scenario with only the processes under test switched on: no prospects, no
-// ties (deg is then 1 by the model's rule), no advertising.
-Scenario quiet(std::uint64_t customers, std::uint32_t months) {
-  Scenario sc;
-  sc.population.customers = customers;
-  sc.population.prospects = 0;
-  sc.population.initial_tenure_max = 60;
-  sc.wom.strong_ties = 0;
-  sc.wom.weak_ties = 0;
-  sc.wom.advertising = 0.0;
-  sc.horizon_months = months;
-  return sc;
-}
-
-RunResult run(const Scenario& sc, std::size_t policy = 0, std::uint64_t seed = kSeed,
-              std::uint32_t rep = 0) {
-  const auto net = srp1::build_network(sc, seed, rep, kThreads);
-  return srp1::simulate(sc, policy, seed, rep, net, kThreads);
-}
-
-double binomial_sd(double n, double p) { return std::sqrt(n * p * (1.0 - p)); }
-double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-double Phi(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
-double beta_fn(double a, double b) { return std::exp(std::lgamma(a) + std::lgamma(b) - std::lgamma(a + b)); }
-
-// Kumaraswamy(a, b) quantile: s = (1 - (1-u)^(1/b))^(1/a).
-double kumaraswamy_quantile(double u, double a, double b) {
-  return std::pow(1.0 - std::pow(1.0 - u, 1.0 / b), 1.0 / a);
-}
-// Raw moment E[s^k] = b B(1 + k/a, b).
-double kumaraswamy_moment(double k, double a, double b) { return b * beta_fn(1.0 + k / a, b); }
-
-// Checks |observed - expected| <= kZ * sd, and that a wrong model's prediction
-// would be caught (|wrong - expected| > kZ * sd).
-void expect_within(double observed, double expected, double sd, const char* what) {
-  EXPECT_LE(std::fabs(observed - expected), kZ * sd)
-      << what << ": observed " << observed << ", expected " << expected << ", sd " << sd;
-}
-void expect_detectable(double wrong, double expected, double sd, const char* bug) {
-  EXPECT_GT(std::fabs(wrong - expected), 2.0 * kZ * sd)
-      << "test not sensitive to: " << bug << " (wrong " << wrong << " vs " << expected << ")";
-}
+using namespace loyalsim::testing;
 
 // ------------------------------------------------ recovery integrals (§2) --
 
@@ -862,6 +812,59 @@ TEST(ModelDeterminism, RingNetworkIsTheNetworkInStorageOrder) {
     std::ranges::sort(weak);
     ASSERT_TRUE(std::ranges::equal(strong, g.strong(node)) && std::ranges::equal(weak, g.weak(node))) << s;
   }
+}
+
+// Policy lanes: a policy's result is bit for bit the same alone or in a batch
+// with others, in any order and position, with a warm-up and a late start.
+TEST(ModelDeterminism, APolicyIsTheSameAloneOrInABatch) {
+  Scenario sc = busy_scenario();
+  sc.warmup_months = 6;
+  srp1::Policy late = sc.policies[0];
+  late.name = "late";
+  late.start_month = 5;
+  late.proactive_detection = 0.4;
+  late.cost_per_customer_month = 1.0;
+  sc.policies.push_back(late);
+  const auto g = srp1::build_network(sc, kSeed, 2, kThreads);
+  const std::vector<std::size_t> order = {3, 0, 2, 1};
+  const auto batch = srp1::simulate_policies(sc, order, kSeed, 2, g, kThreads);
+  ASSERT_EQ(batch.size(), order.size());
+  for (std::size_t i = 0; i < order.size(); ++i) {
+    SCOPED_TRACE(order[i]);
+    const RunResult alone = srp1::simulate(sc, order[i], kSeed, 2, g, kThreads);
+    EXPECT_TRUE(batch[i].series == alone.series);
+    EXPECT_TRUE(batch[i].fact_count == alone.fact_count);
+    EXPECT_TRUE(batch[i].fact_retained == alone.fact_retained);
+    EXPECT_TRUE(batch[i].quintile_retained == alone.quintile_retained);
+  }
+  // More policies than one pass holds are simulated in several passes, the same.
+  std::vector<std::size_t> many(srp1::max_lanes() + 2, 2);
+  const auto passes = srp1::simulate_policies(sc, many, kSeed, 2, g, kThreads);
+  ASSERT_EQ(passes.size(), many.size());
+  for (const auto& r : passes) EXPECT_TRUE(r.series == batch[2].series);
+}
+
+// Results do not depend on the CPU's instruction set: the batched draws and
+// exponentials give the same bits at every SIMD level (engine/simd.hpp), so
+// a whole replication is bit for bit the same on the portable path and on
+// every vector path this machine has.
+TEST(ModelDeterminism, EverySimdLevelGivesTheSameResults) {
+  const Scenario sc = busy_scenario();
+  const auto g = srp1::build_network(sc, kSeed, 1, kThreads);
+  const std::vector<std::size_t> all = {0, 1, 2};
+  const auto before = engine::simd::level();
+  engine::simd::set_level(engine::simd::Level::portable);
+  const auto portable = srp1::simulate_policies(sc, all, kSeed, 1, g, kThreads);
+  int levels = 0;
+  for (const auto level : {engine::simd::Level::avx2, engine::simd::Level::avx512}) {
+    if (!engine::simd::supported(level)) continue;
+    engine::simd::set_level(level);
+    const auto vector = srp1::simulate_policies(sc, all, kSeed, 1, g, kThreads);
+    for (std::size_t p = 0; p < all.size(); ++p) EXPECT_TRUE(vector[p] == portable[p]) << engine::simd::name(level);
+    ++levels;
+  }
+  engine::simd::set_level(before);
+  if (levels == 0) GTEST_SKIP() << "this CPU has no vector level beyond the portable one";
 }
 
 TEST(ModelDeterminism, CommonRandomNumbersAcrossPolicies) {

@@ -58,12 +58,14 @@ class Reliability : public ExperimentFolderTest {
 
   // Starts `run` in the background, waits until at least `units` units are
   // checkpointed (finished unit-N.bin files, not the unit-N.bin.tmp being written), sends `signal`, and waits for the process. Returns its exit code and output.
-  Outcome interrupt_after(const fs::path& out, int units, const char* signal) {
+  // `command` (run in dir_) defaults to `loyalsim run EXPERIMENT --threads 1 -o OUT`.
+  Outcome interrupt_after(const fs::path& out, int units, const char* signal, std::string command = "") {
     const auto log = dir_ / "run.log";
-    const std::string checkpoint = out.string() + ".checkpoint";
-    const auto r = shell("(exec " + std::string(LOYALSIM_BINARY) + " run " + experiment_.string() + " --threads 1 -o " +
-                         out.string() + " > " + log.string() + " 2>&1) & pid=$!; "
-                         "for i in $(seq 1 1200); do [ $(ls " + checkpoint + " 2>/dev/null | grep -c '^unit-.*[.]bin$') -ge " +
+    const std::string checkpoint = (dir_ / out).string() + ".checkpoint";
+    if (command.empty())
+      command = std::string(LOYALSIM_BINARY) + " run " + experiment_.string() + " --threads 1 -o " + out.string();
+    const auto r = shell("cd " + dir_.string() + " && (exec " + command + " > " + log.string() + " 2>&1) & pid=$!; "
+                         "for i in $(seq 1 1200); do [ $(ls '" + checkpoint + "' 2>/dev/null | grep -c '^unit-.*[.]bin$') -ge " +
                          std::to_string(units) + " ] && break; sleep 0.02; done; kill -" + signal + " $pid; wait $pid");
     return {r.code, read_text(log)};
   }
@@ -73,7 +75,7 @@ class Reliability : public ExperimentFolderTest {
 
 TEST(BadInput, EveryCorpusFileIsRefusedWithItsExactMessageAndNothingIsWritten) {
   const fs::path corpus = fs::path(LOYALSIM_SOURCE_DIR) / "tests" / "bad-input";
-  const fs::path out_dir = fs::temp_directory_path() / "loyalsim-bad-input";
+  const fs::path out_dir = fs::temp_directory_path() / ("loyalsim-bad-input-" + std::to_string(::getpid()));
   int cases = 0;
   for (const auto& entry : fs::directory_iterator(corpus)) {
     if (entry.path().extension() != ".toml") continue;
@@ -112,18 +114,23 @@ TEST_F(Reliability, ARunKilledAtSeveralMomentsResumesToTheBitIdenticalFile) {
   }
 }
 
-TEST_F(Reliability, CtrlCStopsCleanlyAndSaysHowToResume) {
-  const auto out = dir_ / "stopped.h5";
-  const auto stopped = interrupt_after(out, 2, "INT");
+TEST_F(Reliability, CtrlCStopsCleanlyAndSaysHowToResumeWithTheCommandAsTyped) {
+  // Started as a relative path to the program, with a results name that needs quoting.
+  fs::create_symlink(LOYALSIM_BINARY, dir_ / "lsim");
+  const auto out = dir_ / "stopped run.h5";
+  const auto stopped = interrupt_after(out, 2, "INT", "./lsim run long.toml --threads 1 -o 'stopped run.h5'");
   EXPECT_EQ(stopped.code, 130) << stopped.output;
   EXPECT_NE(stopped.output.find("interrupted;"), std::string::npos) << stopped.output;
-  EXPECT_NE(stopped.output.find("Finish with: loyalsim run " + experiment_.string() + " -o " + out.string() + " --resume"),
-            std::string::npos) << stopped.output;
+  const std::string hint = "  Finish with: ./lsim run long.toml --threads 1 -o 'stopped run.h5' --resume\n";
+  ASSERT_NE(stopped.output.find(hint), std::string::npos) << stopped.output;
   EXPECT_FALSE(fs::exists(out));
-  const auto again = run_cli("run " + experiment_.string() + " -q -o " + out.string());
+  const auto again = run_cli("run " + experiment_.string() + " -q -o '" + out.string() + "'");
   EXPECT_EQ(again.code, 1);  // the checkpoint is not silently discarded
   EXPECT_NE(again.output.find("--resume"), std::string::npos) << again.output;
-  ASSERT_EQ(run_cli("run " + experiment_.string() + " -q --resume -o " + out.string()).code, 0);
+  // The hint, typed as printed in the folder it was printed in, finishes the run.
+  const std::string command = hint.substr(hint.find("./lsim"), hint.size() - hint.find("./lsim") - 1);
+  const auto resumed = shell("cd " + dir_.string() + " && " + command);
+  ASSERT_EQ(resumed.code, 0) << resumed.output;
   expect_same_datasets(out, unbroken());
 }
 
@@ -152,9 +159,11 @@ TEST_F(Reliability, AFullDiskFailsClearlyAndKeepsEveryFinishedRun) {
 TEST_F(Reliability, AnUnusableFolderIsRefusedBeforeAnyWork) {
   std::ofstream(dir_ / "a-file") << "not a folder";
   const auto out = dir_ / "a-file" / "results.h5";
-  const auto r = run_cli("run " + experiment_.string() + " -q -o " + out.string());
-  EXPECT_EQ(r.code, 1) << r.output;
-  EXPECT_NE(r.output.find("a-file"), std::string::npos) << r.output;
+  const auto r = run_cli("run " + experiment_.string() + " -o " + out.string());
+  EXPECT_EQ(r.code, 2) << r.output;  // the path names a file as a folder: bad input
+  EXPECT_NE(r.output.find("loyalsim: cannot write " + out.string() + ": " + (dir_ / "a-file").string() +
+                          " is a file, not a folder; nothing was run.\n"),
+            std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("progress"), std::string::npos) << r.output;
 }
 

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 import h5py
 import numpy as np
 import pytest
-from conftest import POLICIES, REPLICATIONS
+from conftest import CUSTOMERS, POLICIES, REPLICATIONS
 from scipy import stats
 
 import loyalsim
@@ -84,7 +84,7 @@ def test_fact_checks(ds):
     with quiet():
         table = loyalsim.facts(ds)
         checks = loyalsim.fact_checks(ds)
-    assert len(checks) == 8 * len(POLICIES)
+    assert len(checks) == 9 * len(POLICIES)
     assert list(checks.columns) == ["policy", "target", "claim", "value", "passed"]
     for policy in POLICIES:
         c = checks[checks["policy"] == policy].set_index("claim")
@@ -95,7 +95,24 @@ def test_fact_checks(ds):
         assert c.loc["silent: minor > major", "value"] == pytest.approx(minor_vs_major, nan_ok=True)
         v = c.loc["resolved > unresolved", "value"]
         assert c.loc["resolved > unresolved", "passed"] == (v > 0)
-        assert set(c["target"]) == {"T4", "T5", "T6"}
+        assert set(c["target"]) == {"T4", "T5", "T6", "T10"}
+        ratio = loyalsim.quintile_retention(ds, policy=policy).loc[(policy, "top/bottom"), "retention"]
+        assert c.loc[c["target"] == "T10", "value"].item() == pytest.approx(ratio)
+
+
+def test_quintile_retention_is_the_raw_counts(ds, raw):
+    """Per replication retained/count by quintile, its mean; the top/bottom ratio per replication."""
+    table = loyalsim.quintile_retention(ds)
+    count = raw["quintile_count"][0].astype(float)  # (policy, replication, quintile)
+    retained = raw["quintile_retained"][0].astype(float)
+    rate = retained / count
+    for i, policy in enumerate(POLICIES):
+        assert table.loc[(policy, "1"), "count"] == count[i, :, 0].sum()
+        assert table.loc[(policy, "1"), "count"] == table.loc[(policy, "5"), "count"] == 5 * CUSTOMERS // 5
+        for q in range(5):
+            assert table.loc[(policy, str(q + 1)), "retention"] == pytest.approx(rate[i, :, q].mean())
+        assert table.loc[(policy, "top/bottom"), "retention"] == pytest.approx((rate[i, :, 4] / rate[i, :, 0]).mean())
+    assert table.loc[(POLICIES[0], "top/bottom"), "target"] == "T10: 1.72 ± 0.15"
 
 
 def test_empty_cohorts_are_skipped_and_reported(results_path, tmp_path, raw):

@@ -20,8 +20,10 @@ def test_installs_into_a_venv(tmp_path, editable):
     cmd += ["-e", str(src)] if editable else [str(src)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    check = "import loyalsim, sys; print(loyalsim.__file__); print(loyalsim.__version__)"
+    check = ("import loyalsim, sys; print(loyalsim.__file__); print(loyalsim.__version__); "
+             "from loyalsim.report import render; print((render.TEMPLATES / 'sections' / 'decision.html.j2').is_file())")
     out = subprocess.run([str(python), "-c", check], cwd=tmp_path, capture_output=True, text=True, check=True)
-    where, version = out.stdout.split()
+    where, version, templates = out.stdout.split()
+    assert templates == "True"  # the report's templates are shipped as package data
     assert where.startswith(str(src if editable else venv))
     assert version == __import__("loyalsim").__version__

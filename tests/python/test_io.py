@@ -11,17 +11,21 @@ import loyalsim
 
 METRIC_NAMES = [
     "active", "acquired", "acquired_referred", "churned", "failures", "complaints", "silent_failures",
-    "recoveries_satisfied", "recoveries_dissatisfied", "paradox_events", "revenue", "margin",
-    "compensation_paid", "handling_cost", "recovery_cost", "wom_positive", "wom_negative",
+    "proactive_recoveries", "recoveries_satisfied", "recoveries_dissatisfied", "paradox_events", "revenue", "margin",
+    "compensation_paid", "handling_cost", "recovery_cost", "programme_cost", "acquisition_cost",
+    "wom_positive", "wom_negative",
     "mean_satisfaction", "cohort_active", "quality", "root_cause_fixes", "discounted_margin", "net_value",
 ]  # fmt: skip
 
 
 def test_open_gives_a_lazy_dataset_with_the_contract_dimensions(ds):
     assert isinstance(ds, xr.Dataset)
-    assert dict(ds.sizes) == {
+    sizes = dict(ds.sizes)
+    # One resolved value per parameter path (every scalar, and each segment's and policy's keys).
+    assert sizes.pop("parameter") == len(ds["parameter"]) > 100
+    assert sizes == {
         "point": 1, "policy": 3, "replication": REPLICATIONS, "month": HORIZON + 1,
-        "fact_class": 5, "severity_band": 2,
+        "fact_class": 5, "severity_band": 2, "satisfaction_quintile": 5, "segment": 1,
     }  # fmt: skip
     assert list(ds["policy"].values) == POLICIES
     assert list(ds["month"].values) == list(range(HORIZON + 1))
@@ -64,7 +68,7 @@ def test_missing_file(tmp_path):
 
 
 def test_folder(tmp_path):
-    with pytest.raises(IsADirectoryError, match="is a folder"):
+    with pytest.raises(IsADirectoryError, match=f"^{tmp_path} is a directory, not a loyalsim results file$"):
         loyalsim.open(tmp_path)
 
 
@@ -76,9 +80,36 @@ def test_not_hdf5(tmp_path):
 
 
 def test_truncated_file(results_path, tmp_path):
+    """Said as the engine says it (tests/cpp/test_cli_refusals.cpp): the sizes, and that it looks truncated."""
     path = tmp_path / "truncated.h5"
-    path.write_bytes(results_path.read_bytes()[:4096])
-    with pytest.raises(loyalsim.FormatError, match="truncated|not an HDF5 file"):
+    whole = results_path.read_bytes()
+    path.write_bytes(whole[:4096])
+    with pytest.raises(loyalsim.FormatError) as err:
+        loyalsim.open(path)
+    assert str(err.value) == (
+        f"{path} is not a complete HDF5 file: it has 4096 of the {len(whole)} bytes its header records, so it looks "
+        "truncated (a copy cut short, or a file still being written; loyalsim writes NAME.tmp and renames it only "
+        "when complete)"
+    )
+
+
+@pytest.mark.parametrize("libver", ["earliest", "latest"])
+def test_recorded_size_reads_either_superblock_layout(tmp_path, libver):
+    path = tmp_path / f"{libver}.h5"
+    with h5py.File(path, "w", libver=libver) as f:
+        f["x"] = np.arange(1000.0)
+    assert path.read_bytes()[8] == (0 if libver == "earliest" else 3)  # superblock version
+    assert loyalsim._io.recorded_size(path) == path.stat().st_size
+    path.write_bytes(path.read_bytes()[:3000])
+    assert loyalsim._io.recorded_size(path) > 3000
+
+
+def test_damaged_but_complete_hdf5(results_path, tmp_path):
+    path = tmp_path / "damaged.h5"
+    data = bytearray(results_path.read_bytes())
+    data[8] = 7  # a superblock version that does not exist: HDF5's signature, but unreadable
+    path.write_bytes(bytes(data))
+    with pytest.raises(loyalsim.FormatError, match=r"is an HDF5 file that cannot be opened \(\d+ bytes\)"):
         loyalsim.open(path)
 
 

@@ -112,19 +112,56 @@ def test_bad_overrides(key, message):
 # ---- running: errors and streaming with a stand-in engine --------------------------------
 
 
-def test_failure_reports_the_engines_messages(tmp_path, monkeypatch, capfd):
+def test_a_failure_is_shown_once_with_the_dicts_keys_not_the_temporary_file(tmp_path, monkeypatch, capfd):
+    """The plan is shown when the run is under way; the error only in the RunError (it was printed twice)."""
     exe = fake_engine(tmp_path, (
+        "print('loyalsim: pytest-run: 2 policies', file=sys.stderr, flush=True)\n"
         "print('progress: 1/4 runs (25%) elapsed 0s eta 1s', file=sys.stderr, flush=True)\n"
-        "print('exp.toml:3: model.gain: must be >= 0 (got -1)', file=sys.stderr)\n"
+        "print(sys.argv[2] + ':3: policies.fast.response_days: must be > 0 (got -1)', file=sys.stderr)\n"
+        "print('loyalsim: could not finish ' + sys.argv[2], file=sys.stderr)\n"
         "sys.exit(2)"
     ))  # fmt: skip
     monkeypatch.setenv("LOYALSIM_BIN", str(exe))
-    with pytest.raises(loyalsim.RunError, match=r"exit code 2.*\n.*model.gain: must be >= 0") as err:
+    with pytest.raises(loyalsim.RunError) as err:
         loyalsim.run(SMALL, output=tmp_path / "out.h5")
+    assert str(err.value) == (
+        "loyalsim run of the experiment dict 'pytest-run' failed (exit code 2):\n"
+        "policies.fast.response_days: must be > 0 (got -1)\n"
+        "loyalsim: could not finish the experiment dict 'pytest-run'"
+    )
     assert err.value.returncode == 2
-    assert err.value.messages == ["exp.toml:3: model.gain: must be >= 0 (got -1)"]
+    assert err.value.messages == [
+        "loyalsim: pytest-run: 2 policies",
+        "policies.fast.response_days: must be > 0 (got -1)",
+        "loyalsim: could not finish the experiment dict 'pytest-run'",
+    ]
     streamed = capfd.readouterr().err
-    assert "progress: 1/4 runs (25%)" in streamed and "model.gain: must be >= 0" in streamed
+    assert streamed == "loyalsim: pytest-run: 2 policies\nprogress: 1/4 runs (25%) elapsed 0s eta 1s\n"
+
+
+def test_a_refusal_before_the_run_prints_nothing_besides_the_error(tmp_path, monkeypatch, capfd):
+    exe = fake_engine(tmp_path, "print(sys.argv[2] + ':5: model.gain: must be >= 0 (got -1)', file=sys.stderr)\nsys.exit(2)")
+    monkeypatch.setenv("LOYALSIM_BIN", str(exe))
+    with pytest.raises(loyalsim.RunError, match=r"failed \(exit code 2\):\nmodel.gain: must be >= 0 \(got -1\)$"):
+        loyalsim.run(SMALL, output=tmp_path / "out.h5")
+    assert capfd.readouterr() == ("", "")
+
+
+def test_none_values_are_refused_with_the_full_path_of_the_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOYALSIM_BIN", str(fake_engine(tmp_path, "sys.exit(9)")))
+    named = {**SMALL, "policies": [{"name": "status_quo"}, {"name": "fast", "response_days": None}]}
+    with pytest.raises(ValueError, match=r"^policies\.fast\.response_days: None is not a value"):
+        loyalsim.run(named, output=tmp_path / "out.h5")
+    unnamed = {**SMALL, "policies": [{"name": "status_quo"}, {"response_days": None}]}
+    with pytest.raises(ValueError, match=r"^policies\[1\]\.response_days: None is not a value"):
+        loyalsim.run(unnamed, output=tmp_path / "out.h5")
+    swept = {**SMALL, "sweep": {"design": "grid", "parameters": {"model.gain": [0.2, None]}}}
+    with pytest.raises(ValueError, match=r'^sweep\.parameters\."model\.gain"\[1\]: None'):
+        loyalsim.run(swept, output=tmp_path / "out.h5")
+    with pytest.raises(TypeError, match=r"^model\.gain: set cannot be written"):
+        loyalsim.run({**SMALL, "model": {"gain": {0.5}}}, output=tmp_path / "out.h5")
+    with pytest.raises(ValueError, match=r"^model\.gain: None"):  # overrides are checked too
+        loyalsim.run(SMALL, output=tmp_path / "out.h5", model__gain=None)
 
 
 def test_progress_can_be_hidden(tmp_path, monkeypatch, capfd):
@@ -189,6 +226,36 @@ def test_run_a_file_as_is_keeps_its_text(engine, tmp_path):
     path.write_text(text)
     with loyalsim.run(path, tmp_path / "o.h5", progress=False) as ds:
         assert ds.attrs["experiment_toml"] == text
+
+
+def test_progress_false_prints_nothing_from_a_successful_run(engine, tmp_path, capfd):
+    with loyalsim.run(SMALL, tmp_path / "quiet.h5", progress=False) as ds:
+        assert ds.sizes["replication"] == 2
+    assert capfd.readouterr() == ("", "")  # the engine's table went to stdout before
+
+
+def test_engine_errors_for_a_dict_name_its_keys_once(engine, tmp_path, capfd):
+    bad = {**SMALL, "policies": [{"name": "status_quo"}, {"name": "fast", "response_days": -1.0}]}
+    with pytest.raises(loyalsim.RunError) as err:
+        loyalsim.run(bad, tmp_path / "bad.h5")
+    text = str(err.value)
+    assert text.startswith("loyalsim run of the experiment dict 'pytest-run' failed (exit code 2):\n"
+                           "policies.fast.response_days: value -1 is out of range")  # fmt: skip
+    assert "loyalsim-" not in text and ".toml" not in text  # no trace of the deleted temporary file
+    assert capfd.readouterr().err == ""  # said once, in the exception
+
+
+def test_engine_errors_for_a_file_with_overrides_name_the_file(engine, experiment_file, tmp_path):
+    with pytest.raises(loyalsim.RunError) as err:
+        loyalsim.run(experiment_file, tmp_path / "o.h5", replications=0)
+    assert str(err.value).startswith(f"loyalsim run of {experiment_file} with overrides failed (exit code 2):\n"
+                                     "replications: ")  # fmt: skip
+
+
+def test_an_output_folder_is_refused_before_the_run(engine, tmp_path):
+    (tmp_path / "adir.h5").mkdir()
+    with pytest.raises(loyalsim.RunError, match=r"adir.h5 is a directory; -o needs a file path"):
+        loyalsim.run(SMALL, tmp_path / "adir.h5")
 
 
 def test_engine_refusals_surface_as_run_errors(engine, tmp_path):

@@ -9,6 +9,10 @@ from test_sensitivity import write_small
 
 import loyalsim
 
+# The small synthetic design (N = 64, with noise) is meant to be small: that its Sobol' indices
+# warn about the sample size is tested in test_sensitivity_warning.py.
+pytestmark = pytest.mark.filterwarnings("ignore::loyalsim.SampleSizeWarning")
+
 
 def png_bytes(fig: Figure) -> bytes:
     buf = io.BytesIO()
@@ -51,7 +55,8 @@ def test_tornado_bars_are_the_estimates_sorted_by_magnitude(results):
     rows = result[(result["policy"] == "h_only") & (result["month"] == 3)]
     st = rows[rows["index"] == "ST"].set_index("parameter")["estimate"]
     s1 = rows[rows["index"] == "S1"].set_index("parameter")["estimate"]
-    ticks = sorted(zip(ax.get_yticks(), (t.get_text() for t in ax.get_yticklabels())), reverse=True)
+    # Long paths are broken after their last dot: the label without its line break is the path.
+    ticks = sorted(zip(ax.get_yticks(), (t.get_text().replace("\n", "") for t in ax.get_yticklabels())), reverse=True)
     top_down = [label for _, label in ticks]
     assert top_down == list(st.abs().sort_values(ascending=False).index)  # largest on top
     assert abs(st[top_down[0]]) > 1.5 * abs(st[top_down[1]])  # the order is not a coin toss
@@ -87,7 +92,7 @@ def test_indices_over_time_lines_are_the_estimates(results):
     fig, ax = plt.subplots()
     assert loyalsim.plot_indices_over_time(result, policy="other", index="S1", ax=ax) is fig
     rows = result[(result["policy"] == "other") & (result["index"] == "S1")]
-    lines = {line.get_label(): line for line in ax.lines if not line.get_label().startswith("_")}
+    lines = {line.get_label().replace("\n", ""): line for line in ax.lines if not line.get_label().startswith("_")}
     assert set(lines) == set(rows["parameter"])
     for name, line in lines.items():
         r = rows[rows["parameter"] == name].sort_values("month")
@@ -102,3 +107,30 @@ def test_indices_over_time_needs_months(tmp_path):
         one_month = loyalsim.sensitivity(ds, policy="other", bootstrap=0)
     with pytest.raises(ValueError, match="month='all'"):
         loyalsim.plot_indices_over_time(one_month)
+
+
+def test_a_sample_size_warning_is_printed_under_the_chart(results):
+    import warnings
+
+    result = results["sobol"]
+    assert result.attrs["warnings"], "the small design (N = 64) warns; see test_sensitivity_warning.py"
+    notes = [t.get_text() for t in loyalsim.plot_tornado(result).texts]
+    assert any(n.startswith("Warning: these indices come from too small a base sample (N = 64)") for n in notes)
+    quiet = result.copy()
+    quiet.attrs = {**result.attrs, "warnings": []}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert not [t for t in loyalsim.plot_tornado(quiet).texts if t.get_text().startswith("Warning")]
+
+
+def test_long_parameter_paths_are_broken_and_the_legend_leaves_the_lines_alone(results):
+    result = results["sobol"]
+    fig = loyalsim.plot_indices_over_time(result, policy="other")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert not legend.overlaps(ax.get_window_extent(renderer))  # outside: inside it hid the top of the bands
+    tornado = loyalsim.plot_tornado(result, policy="other")
+    labels = [t.get_text() for t in tornado.axes[0].get_yticklabels()]
+    assert "policies.fast.\ncompensation" in labels and "model.gain" in labels

@@ -1,0 +1,39 @@
+"""loyalsim.format_row prints what the engine's table prints (the "mean ± half-width" part of _format).
+
+The cases and strings are those of tests/cpp/test_report_format.cpp.
+"""
+import math
+
+from loyalsim import format_row
+
+NAN = math.nan
+
+
+def around(mean, half_width):
+    return mean, mean - half_width, mean + half_width
+
+
+def cell(mean, low, high, kind="money", sign=False):
+    return format_row([mean], [low], [high], kind, sign)[0]
+
+
+def test_the_half_width_keeps_two_significant_digits():
+    assert cell(*around(301234, 4000), sign=True) == "+301.2k ± 4.0k"
+    assert cell(*around(1.3e6, 0.3e6)) == "1.30M ± 0.30M"
+    assert cell(*around(0.6371, 0.0086), kind="share") == "63.71% ± 0.86%"
+    assert cell(*around(-24625, 838), sign=True) == "-24,625 ± 838"
+    assert cell(*around(414, 15), kind="count", sign=True) == "+414 ± 15"
+
+
+def test_a_row_steps_down_a_unit_rather_than_round_the_interval_away():
+    assert cell(*around(12_345_678, 50_000)) == "12,346k ± 50k"
+    (m1, l1, h1), (m2, l2, h2) = around(12e6, 5e5), around(3e5, 4e3)
+    assert format_row([m1, m2], [l1, l2], [h1, h2], "money", sign=True) == ["+12,000.0k ± 500.0k", "+300.0k ± 4.0k"]
+    assert cell(*around(0.5, 0.00004), kind="share") == "50.0000% ± 0.0040%"
+
+
+def test_without_an_interval_three_significant_digits():
+    assert cell(30_000, NAN, NAN, sign=True) == "+30,000"
+    assert cell(1_260_000, NAN, NAN) == "1.26M"
+    assert cell(*around(0, 0), sign=True) == "+0 ± 0"
+    assert cell(NAN, NAN, NAN) == "n/a"
