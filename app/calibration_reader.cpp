@@ -253,7 +253,8 @@ class TargetReader {
       ok &= (f.band = read_named(r_, t_, "band", key_ + ".band", as_strings(srp1::kBandNames), "severity band")) >= 0;
     if (allowed.fact_class) ok &= read_fact_class(f);
     if (allowed.months) ok &= read_months(f);
-    if (out.quantity == Quantity::retention_top_vs_bottom && sc.horizon_months < 12) {
+    if ((out.quantity == Quantity::retention_top_vs_bottom || out.quantity == Quantity::churn_hazard_bottom_vs_top) &&
+        sc.horizon_months < 12) {
       r_.problem(&t_, key_ + ".quantity", qname + " needs 12 months, the horizon is " + std::to_string(sc.horizon_months),
                  "horizon_months >= 12");
       ok = false;

@@ -20,12 +20,12 @@ namespace loyalsim::app {
 // The closed list of quantities (CALIBRATION.md "Quantities").
 enum class Quantity {
   satisfied_share, complaint_rate, paradox_share, loyalty_index, monthly_churn, retention, problem_share,
-  retention_top_vs_bottom, spend_ratio, wom_ratio, referral_share
+  retention_top_vs_bottom, spend_ratio, wom_ratio, referral_share, churn_hazard_bottom_vs_top
 };
 inline constexpr const char* kQuantityNames[] = {
     "satisfied_share", "complaint_rate", "paradox_share", "loyalty_index", "monthly_churn", "retention",
-    "problem_share", "retention_top_vs_bottom", "spend_ratio", "wom_ratio", "referral_share"};
-inline constexpr int kQuantityCount = 11;
+    "problem_share", "retention_top_vs_bottom", "spend_ratio", "wom_ratio", "referral_share", "churn_hazard_bottom_vs_top"};
+inline constexpr int kQuantityCount = 12;
 
 // What a target selects; -1 (or 0 months) = not given.
 struct TargetFilter {

@@ -112,6 +112,12 @@ TEST(CalibrationQuantities, EachQuantityOfAHandMadeRunWithItsCountBasedStandardE
   unresolved.band = 1;
   EXPECT_DOUBLE_EQ(q(Quantity::loyalty_index, unresolved).value, 0.4 / 0.8);
   EXPECT_DOUBLE_EQ(q(Quantity::retention_top_vs_bottom).value, 0.9 / 0.5);
+  // Hazards: log 0.5 / log 0.9, each share binomial (n = 20), by the delta method.
+  v = q(Quantity::churn_hazard_bottom_vs_top);
+  EXPECT_DOUBLE_EQ(v.value, std::log(0.5) / std::log(0.9));
+  const double se1 = std::sqrt(0.25 / 20), se5 = std::sqrt(0.09 / 20);
+  EXPECT_NEAR(v.se, std::hypot(se1 / (0.5 * std::log(0.9)), std::log(0.5) * se5 / (0.9 * std::pow(std::log(0.9), 2))),
+              1e-12);
   // spend at S = 1 over S = 0: (1 + 0.7 * 0.3) / (1 - 0.7 * 0.7), and the 0.05 floor.
   EXPECT_DOUBLE_EQ(q(Quantity::spend_ratio).value, 1.21 / (1.0 - 0.49));
   srp1::ModelParams steep;

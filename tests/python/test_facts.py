@@ -96,7 +96,7 @@ def test_fact_checks(ds):
         v = c.loc["resolved > unresolved", "value"]
         assert c.loc["resolved > unresolved", "passed"] == (v > 0)
         assert set(c["target"]) == {"T4", "T5", "T6", "T10"}
-        ratio = loyalsim.quintile_retention(ds, policy=policy).loc[(policy, "top/bottom"), "retention"]
+        ratio = loyalsim.quintile_retention(ds, policy=policy).loc[(policy, "hazard bottom/top"), "retention"]
         assert c.loc[c["target"] == "T10", "value"].item() == pytest.approx(ratio)
 
 
@@ -112,7 +112,9 @@ def test_quintile_retention_is_the_raw_counts(ds, raw):
         for q in range(5):
             assert table.loc[(policy, str(q + 1)), "retention"] == pytest.approx(rate[i, :, q].mean())
         assert table.loc[(policy, "top/bottom"), "retention"] == pytest.approx((rate[i, :, 4] / rate[i, :, 0]).mean())
-    assert table.loc[(POLICIES[0], "top/bottom"), "target"] == "T10: 1.72 ± 0.15"
+        hazard = np.log(rate[i, :, 0]) / np.log(rate[i, :, 4])
+        assert table.loc[(policy, "hazard bottom/top"), "retention"] == pytest.approx(hazard.mean())
+    assert table.loc[(POLICIES[0], "hazard bottom/top"), "target"] == "T10: 2.80 ± 0.3"
 
 
 def test_empty_cohorts_are_skipped_and_reported(results_path, tmp_path, raw):
