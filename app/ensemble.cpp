@@ -147,9 +147,9 @@ std::vector<srp1::RunResult> run_unit(const Experiment& e, std::uint64_t unit, i
   const auto rep = static_cast<std::uint32_t>(unit % e.replications);
   const srp1::Scenario sc = e.scenario_at(point);
   const std::uint64_t seed = e.seed_at(point);
-  const engine::TieGraph network = [&] {
+  const engine::RingOrderNetwork network = [&] {
     const engine::phases::Scope timed(engine::phases::Phase::build);
-    return srp1::build_network(sc, seed, rep, threads);
+    return srp1::build_ring_network(sc, seed, rep, threads);
   }();
   std::vector<std::size_t> policies(sc.policies.size());
   std::iota(policies.begin(), policies.end(), 0);

@@ -68,10 +68,11 @@ void measure_memory(app::Experiment e, std::uint64_t nodes, int threads) {
   e.scenario.horizon_months = 12;
   e.scenario.policies.resize(1);
   const auto t0 = std::chrono::steady_clock::now();
-  const auto network = srp1::build_network(e.scenario, e.seed, 0, threads);
+  const auto network = srp1::build_ring_network(e.scenario, e.seed, 0, threads);  // as runs build it
   const double build_s = seconds_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
-  const auto run = srp1::simulate(e.scenario, 0, e.seed, 0, network, threads);
+  const std::size_t first[] = {0};
+  const auto run = srp1::simulate_policies(e.scenario, first, e.seed, 0, network, threads).front();
   const double run_s = seconds_since(t1);
   const std::uint64_t peak = proc_status_kib("VmHWM:");
   std::printf("memory: %llu nodes (network %.1f B/node + state %.1f B/node allocated)\n",

@@ -784,19 +784,37 @@ std::uint64_t run_state_bytes(const Scenario& sc, std::size_t lanes) {
 
 std::size_t max_lanes() { return kMaxLanes; }
 
-std::vector<RunResult> simulate_policies(const Scenario& sc, std::span<const std::size_t> policies, std::uint64_t seed,
-                                         std::uint32_t replication, const engine::TieGraph& network, int threads,
-                                         const std::function<void()>& on_month) {
+namespace {
+// Every policy in passes of at most kMaxLanes lanes; `ids` maps storage slots
+// to node ids (empty: node order).
+std::vector<RunResult> simulate_in_passes(const Scenario& sc, std::span<const std::size_t> policies,
+                                          std::uint64_t seed, std::uint32_t replication,
+                                          const engine::TieGraph& network, std::span<const std::uint32_t> ids,
+                                          int threads, const std::function<void()>& on_month) {
   std::vector<RunResult> out;
   out.reserve(policies.size());
   for (std::size_t first = 0; first < policies.size(); first += kMaxLanes) {
     const auto batch = policies.subspan(first, std::min(kMaxLanes, policies.size() - first));
-    auto pass = [&]<std::size_t K>() { return Kernel<K>(sc, batch, seed, replication, network, {}, threads).run(on_month); };
+    auto pass = [&]<std::size_t K>() { return Kernel<K>(sc, batch, seed, replication, network, ids, threads).run(on_month); };
     const std::size_t width = std::bit_ceil(batch.size());
     auto runs = width == 1 ? pass.operator()<1>() : width == 2 ? pass.operator()<2>() : width == 4 ? pass.operator()<4>() : pass.operator()<8>();
     for (auto& r : runs) out.push_back(std::move(r));
   }
   return out;
+}
+}  // namespace
+
+std::vector<RunResult> simulate_policies(const Scenario& sc, std::span<const std::size_t> policies, std::uint64_t seed,
+                                         std::uint32_t replication, const engine::TieGraph& network, int threads,
+                                         const std::function<void()>& on_month) {
+  return simulate_in_passes(sc, policies, seed, replication, network, {}, threads, on_month);
+}
+
+std::vector<RunResult> simulate_policies(const Scenario& sc, std::span<const std::size_t> policies, std::uint64_t seed,
+                                         std::uint32_t replication, const engine::RingOrderNetwork& network,
+                                         int threads, const std::function<void()>& on_month) {
+  return simulate_in_passes(sc, policies, seed, replication, network.graph, network.storage_to_node.span(), threads,
+                            on_month);
 }
 
 RunResult simulate(const Scenario& sc, std::size_t policy_index, std::uint64_t seed, std::uint32_t replication,

@@ -115,6 +115,16 @@ std::vector<RunResult> simulate_policies(const Scenario& scenario, std::span<con
                                          std::uint64_t seed, std::uint32_t replication,
                                          const engine::TieGraph& network, int threads,
                                          const std::function<void()>& on_month = {});
+// The same on the network in ring order (build_ring_network): node state is
+// stored by slot, so a row's ring ties are its storage neighbours and their
+// state shares cache lines. Every draw is keyed by node id, the exposure sums
+// are exact (a few floats added in double) and the quintiles rank node ids, so
+// every count is the node-order run's bit for bit; only the sums of real
+// numbers over nodes (revenue, satisfaction) add in another order.
+std::vector<RunResult> simulate_policies(const Scenario& scenario, std::span<const std::size_t> policies,
+                                         std::uint64_t seed, std::uint32_t replication,
+                                         const engine::RingOrderNetwork& network, int threads,
+                                         const std::function<void()>& on_month = {});
 // One policy alone.
 RunResult simulate(const Scenario& scenario, std::size_t policy_index, std::uint64_t seed,
                    std::uint32_t replication, const engine::TieGraph& network, int threads,
