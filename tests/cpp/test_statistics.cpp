@@ -1,5 +1,6 @@
 // Student-t quantiles and intervals, against published table values and
-// against their own coverage.
+// against their own coverage; quantiles and the draws x replications table
+// against hand-computed values.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -57,4 +58,43 @@ TEST(Statistics, IntervalsCoverTheMeanAtTheirLevel) {
     covered += iv.low <= 10.0 && 10.0 <= iv.high;
   }
   EXPECT_NEAR(covered, 0.95 * kIntervals, 4.5 * std::sqrt(kIntervals * 0.95 * 0.05));
+}
+
+// Linear interpolation between order statistics at (n - 1) q (numpy's default):
+// for 1..5 (shuffled) the 2.5% quantile is at 0.1 (1.1), the 97.5% at 3.9 (4.9).
+TEST(Statistics, QuantilesInterpolateBetweenOrderStatistics) {
+  const std::vector<double> v = {4, 1, 5, 3, 2};
+  EXPECT_DOUBLE_EQ(quantile(v, 0.025), 1.1);
+  EXPECT_DOUBLE_EQ(quantile(v, 0.975), 4.9);
+  EXPECT_EQ(quantile(v, 0.5), 3.0);
+  EXPECT_EQ(quantile(v, 0.0), 1.0);
+  EXPECT_EQ(quantile(v, 1.0), 5.0);
+  EXPECT_EQ(quantile({7.0}, 0.025), 7.0);
+  EXPECT_TRUE(std::isnan(quantile({}, 0.5)));
+  EXPECT_TRUE(std::isnan(quantile({1.0, NAN}, 0.5)));
+}
+
+// Rows (1, 2), (3, 4), (5, 9): row means 1.5, 3.5, 7 (variance 7.75); within-row
+// variances 0.5, 0.5, 8 (mean 3); column means 3, 5 (variance 2); residuals
+// ±0.5, ±0.5, ∓1 (sum of squares 3 over (3 - 1)(2 - 1) = 2 df: 1.5); the
+// clustered variance 7.75/3 + 2/2 - 1.5/6 = 10/3.
+TEST(Statistics, ACrossedTableSplitsRowsColumnsAndResidual) {
+  const std::vector<double> x = {1, 2, 3, 4, 5, 9};
+  const CrossedTable t = crossed_table(x, 3, 2);
+  EXPECT_DOUBLE_EQ(t.mean, 4.0);
+  EXPECT_DOUBLE_EQ(t.between_rows, 7.75);
+  EXPECT_DOUBLE_EQ(t.within_rows, 3.0);
+  EXPECT_DOUBLE_EQ(t.between_columns, 2.0);
+  EXPECT_DOUBLE_EQ(t.residual, 1.5);
+  EXPECT_DOUBLE_EQ(t.standard_error, std::sqrt(10.0 / 3.0));
+  // A column effect alone (every row the same): no residual; the s.e. is the columns' term.
+  const CrossedTable seeds = crossed_table(std::vector<double>{1, 3, 1, 3, 1, 3}, 3, 2);
+  EXPECT_DOUBLE_EQ(seeds.between_rows, 0.0);
+  EXPECT_DOUBLE_EQ(seeds.residual, 0.0);
+  EXPECT_DOUBLE_EQ(seeds.standard_error, 1.0);  // sqrt(2 / 2)
+  // One replication: no within-row or residual variance; the s.e. is over rows alone.
+  const CrossedTable one = crossed_table(std::vector<double>{1, 2, 6}, 3, 1);
+  EXPECT_TRUE(std::isnan(one.within_rows) && std::isnan(one.residual));
+  EXPECT_DOUBLE_EQ(one.standard_error, std::sqrt(7.0 / 3.0));  // variance of 1, 2, 6 is 7
+  EXPECT_TRUE(std::isnan(crossed_table(std::vector<double>{1, 2}, 1, 2).standard_error));
 }
