@@ -26,8 +26,10 @@
 //   scalar:  fast_exp(x), fast_log(x), fast_log1p_neg(u)
 //   vector, inside a function compiled for the width (e.g. with
 //   __attribute__((target("avx2")))): fastmath::exp_lanes(Vec4d),
-//   fastmath::log_lanes, fastmath::log1p_neg_lanes, or the __m256d wrappers
-//   fastmath::exp4 / log4 / log1p_neg4.
+//   fastmath::log_lanes, fastmath::log1p_neg_lanes. Call them from a target("avx2")
+//   template, as engine/fastmath.cpp's map_avx2 does: clang refuses a
+//   non-template target("avx2") function passing them __m256d values (so
+//   there are no __m256d wrappers).
 //   arrays, dispatched by engine::simd::level(): exp_array, log_array,
 //   log1p_neg_array.
 #pragma once
@@ -226,17 +228,6 @@ template <class D> LOYALSIM_LANES_INLINE D log1p_neg_lanes(D u) {
   const D w = 1.0 - u;
   const D c = (1.0 - w) - u;
   return 0.0 - log_plus_lanes(w, c / w);  // 0 - y, not -y: u = 0 gives +0
-}
-
-// The __m256d forms for AVX2 kernels (inline into a target("avx2") caller).
-LOYALSIM_LANES_INLINE __attribute__((target("avx2"))) __m256d exp4(__m256d x) {
-  return (__m256d)exp_lanes((Vec4d)x);
-}
-LOYALSIM_LANES_INLINE __attribute__((target("avx2"))) __m256d log4(__m256d x) {
-  return (__m256d)log_lanes((Vec4d)x);
-}
-LOYALSIM_LANES_INLINE __attribute__((target("avx2"))) __m256d log1p_neg4(__m256d u) {
-  return (__m256d)log1p_neg_lanes((Vec4d)u);
 }
 
 }  // namespace fastmath

@@ -88,6 +88,13 @@ class RandomStream {
     return static_cast<std::uint64_t>(r[0]) << 32 | r[1];
   }
 
+  // The whole 128-bit Philox output of (node, draw) as four 32-bit words, for
+  // callers that spend every bit of a call (see WordStream).
+  [[nodiscard]] std::array<std::uint32_t, 4> block(std::uint32_t node, std::uint32_t draw) const noexcept {
+    const auto r = bits(node, draw);
+    return {r[0], r[1], r[2], r[3]};
+  }
+
  private:
   [[nodiscard]] r123::Philox4x32::ctr_type bits(std::uint32_t node,
                                                 std::uint32_t draw) const noexcept {
@@ -106,6 +113,50 @@ namespace detail {
 // zeros, all ones) cannot be reached through Philox on purpose.
 void uniforms_from_words(const std::uint32_t* hi, const std::uint32_t* lo, std::size_t n, double* out) noexcept;
 }  // namespace detail
+
+// The 32-bit words of one counter stream, in order: block (node, tag | 0)
+// gives words 0-3, block (node, tag | 1) words 4-7, and so on. One Philox call
+// then serves four 32-bit draws instead of one, which is what makes the
+// network builder cheap. The stream is still a pure function of its key, so
+// draws taken from it in a fixed order are reproducible; `tag` keeps the
+// streams of different uses of one (node, purpose) apart (the caller's job).
+class WordStream {
+ public:
+  WordStream(const RandomStream& rng, std::uint32_t node, std::uint32_t tag) noexcept
+      : rng_(rng), node_(node), tag_(tag), block_(rng.block(node, tag)) {}
+
+  [[nodiscard]] std::uint32_t next() noexcept {
+    if (used_ == 4) {
+      block_ = rng_.block(node_, tag_ | index_++);
+      used_ = 0;
+    }
+    return block_[used_++];
+  }
+
+  // Uniform on the open interval (0, 1) with 53 random bits (two words, as
+  // RandomStream::uniform turns words 0-1 of a block into one).
+  [[nodiscard]] double uniform() noexcept {
+    const std::uint32_t hi = next();
+    return RandomStream::uniform_from_words(hi, next());
+  }
+
+  // Exactly uniform integer on [0, n), n >= 1: Lemire's multiply-shift on one
+  // word, rejecting the 2^32 mod n low products that would bias it (a rejected
+  // word is replaced by the next one; at most n / 2^32 of the words).
+  [[nodiscard]] std::uint32_t below(std::uint32_t n) noexcept {
+    std::uint64_t m = static_cast<std::uint64_t>(next()) * n;
+    if (static_cast<std::uint32_t>(m) < n) {
+      const std::uint32_t threshold = (0u - n) % n;
+      while (static_cast<std::uint32_t>(m) < threshold) m = static_cast<std::uint64_t>(next()) * n;
+    }
+    return static_cast<std::uint32_t>(m >> 32);
+  }
+
+ private:
+  RandomStream rng_;  // a copy: 16 bytes, and no lifetime to watch
+  std::uint32_t node_, tag_, index_ = 1, used_ = 0;
+  std::array<std::uint32_t, 4> block_;  // block index_ - 1
+};
 
 // Inverse of the standard normal CDF, Wichura's AS241 (PPND16): relative error
 // about 1e-16 over (0, 1). One uniform gives one normal deviate, as the model

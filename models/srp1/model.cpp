@@ -754,13 +754,28 @@ class Kernel {
 
 }  // namespace
 
-engine::TieGraph build_network(const Scenario& sc, std::uint64_t seed, std::uint32_t replication, int threads) {
+namespace {
+engine::SmallWorldSpec network_spec(const Scenario& sc) {
   engine::SmallWorldSpec spec;
   spec.nodes = static_cast<std::uint32_t>(sc.population.customers + sc.population.prospects);
   spec.ring_neighbours = sc.wom.strong_ties;
   spec.random_ties = sc.wom.weak_ties;
   spec.rewire = sc.wom.rewire;
-  return engine::build_small_world(spec, engine::RandomStream(seed, replication, 0, kNetworkDraw), threads);
+  return spec;
+}
+}  // namespace
+
+engine::TieGraph build_network(const Scenario& sc, std::uint64_t seed, std::uint32_t replication,
+                               int threads) {
+  return engine::build_small_world(network_spec(sc), engine::RandomStream(seed, replication, 0, kNetworkDraw),
+                                   threads);
+}
+
+engine::RingOrderNetwork build_ring_network(const Scenario& sc, std::uint64_t seed, std::uint32_t replication,
+                                            int threads) {
+  const std::uint32_t customers[] = {static_cast<std::uint32_t>(sc.population.customers)};
+  return engine::build_small_world_ring_order(
+      network_spec(sc), engine::RandomStream(seed, replication, 0, kNetworkDraw), threads, customers);
 }
 
 std::uint64_t run_state_bytes(const Scenario& sc, std::size_t lanes) {

@@ -100,6 +100,12 @@ inline constexpr std::uint32_t kWarmupMonthBase = 0x8000;
 engine::TieGraph build_network(const Scenario& scenario, std::uint64_t seed,
                                std::uint32_t replication, int threads);
 
+// The same network in ring order, for a kernel that stores node state by slot:
+// slots [0, N) are the initial customers, [N, N+M) the prospects, each group in
+// ring order; storage_to_node gives a slot's node id (which keys its draws).
+engine::RingOrderNetwork build_ring_network(const Scenario& scenario, std::uint64_t seed,
+                                            std::uint32_t replication, int threads);
+
 // Simulates the given policies of one replication together, on `threads`
 // OpenMP threads: one pass over the nodes advances every policy (a lane),
 // sharing each node's draws, segment and ties. A policy's result is bit for bit

@@ -792,6 +792,28 @@ TEST(ModelDeterminism, IdenticalAtAnyThreadCount) {
   EXPECT_FALSE(srp1::simulate(sc, 0, kSeed, 4, g2, 2).series == r1.series);
 }
 
+// The ring-order network the kernel will use is the model's network: slots of
+// initial customers first, and the same ties once mapped back to node ids.
+TEST(ModelDeterminism, RingNetworkIsTheNetworkInStorageOrder) {
+  const Scenario sc = busy_scenario();
+  const auto g = srp1::build_network(sc, kSeed, 2, kThreads);
+  const auto r = srp1::build_ring_network(sc, kSeed, 2, kThreads);
+  const auto N = static_cast<std::uint32_t>(sc.population.customers);
+  ASSERT_EQ(r.graph.nodes(), g.nodes());
+  ASSERT_EQ(r.graph.edges(), g.edges());
+  for (std::uint32_t s = 0; s < g.nodes(); ++s) {
+    const std::uint32_t node = r.storage_to_node[s];
+    ASSERT_EQ(node < N, s < N);
+    ASSERT_EQ(r.graph.degree(s), g.degree(node));
+    std::vector<std::uint32_t> strong, weak;
+    for (auto v : r.graph.strong(s)) strong.push_back(r.storage_to_node[v]);
+    for (auto v : r.graph.weak(s)) weak.push_back(r.storage_to_node[v]);
+    std::ranges::sort(strong);
+    std::ranges::sort(weak);
+    ASSERT_TRUE(std::ranges::equal(strong, g.strong(node)) && std::ranges::equal(weak, g.weak(node))) << s;
+  }
+}
+
 // Policy lanes: a policy's result is bit for bit the same alone or in a batch
 // with others, in any order and position, with a warm-up and a late start.
 TEST(ModelDeterminism, APolicyIsTheSameAloneOrInABatch) {
