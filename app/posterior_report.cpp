@@ -95,18 +95,12 @@ PolicyUnderPosterior contrast(const Runs& v, std::size_t p, double sign) {
 
 // Right-aligned columns but the first, each as wide as its widest cell.
 void print_columns(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
-  // "±" and "Δ" are two bytes in UTF-8 but one column on screen.
-  auto display = [](const std::string& s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-  };
   std::vector<std::size_t> width(rows.front().size(), 0);
   for (const auto& row : rows)
-    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], display(row[c]));
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], display_width(row[c]));
   for (const auto& row : rows) {
-    std::string line = "  " + row[0] + std::string(width[0] - display(row[0]), ' ');
-    for (std::size_t c = 1; c < row.size(); ++c) line += "  " + std::string(width[c] - display(row[c]), ' ') + row[c];
+    std::string line = "  " + row[0] + std::string(width[0] - display_width(row[0]), ' ');
+    for (std::size_t c = 1; c < row.size(); ++c) line += "  " + std::string(width[c] - display_width(row[c]), ' ') + row[c];
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out << line << '\n';
   }
@@ -172,34 +166,55 @@ std::vector<std::vector<std::string>> split_cells(const PosteriorDecision& d) {
   return rows;
 }
 
+// What the numbers are in: the measure's unit, at the firm's scale.
+std::string units_line(const PosteriorDecision& d) {
+  if (d.kind == "share") return "Δ and regret of a share in percentage points; P(beats) and P(best) in % of runs and draws.";
+  std::ostringstream s;
+  s << (d.kind == "money" ? "Money in the experiment's currency units" : d.kind == "messages" ? "In messages" : "In customers")
+    << ", at the firm's scale: " << std::setprecision(10);
+  if (d.represents == d.customers) s << d.customers << " customers, as simulated.";
+  else
+    s << "the simulation's x " << std::setprecision(4) << d.factor << std::setprecision(10) << " (population.represents "
+      << d.represents << " / " << d.customers << " simulated customers).";
+  return s.str();
+}
+
+// "  name  meaning" lines, the names padded to one width.
+void print_legend(const std::vector<std::pair<std::string, std::string>>& lines, std::ostream& out) {
+  std::size_t width = 0;
+  for (const auto& [name, _] : lines) width = std::max(width, display_width(name));
+  for (const auto& [name, meaning] : lines)
+    out << "  " << name << std::string(width - display_width(name), ' ') << "  " << meaning << '\n';
+}
+
 }  // namespace
 
 void print_posterior_decision(const PosteriorDecision& d, std::ostream& out) {
   const std::string& base = d.policies.front().policy;
   out << "Under the posterior: " << d.label << ", months 1.." << d.month << "; Δ = paired difference to " << base
       << ",\nover " << d.draws << " posterior draws x " << d.replications
-      << " replications (each replication's seed the same at every draw).\n";
-  if (d.factor != 1.0) {
-    std::ostringstream factor;
-    factor << std::setprecision(4) << d.factor;
-    out << "At the firm's scale: money, counts and messages x " << factor.str() << " (represents / customers).\n";
-  }
-  out << '\n';
+      << " replications (each replication's seed the same at every draw).\n"
+      << units_line(d) << "\n\n";
   print_columns(decision_cells(d), out);
-  out << "\nΔ mean: over the draws, of each draw's mean over its replications; the interval: the 2.5% and 97.5%\n"
-         "  quantiles of those draw means.\n"
-      << "P(beats): the share of the " << d.draws * d.replications << " runs (draw x replication) better than " << base
-      << " (ties count half), ± its\n"
-         "  Monte Carlo standard error, clustered by draw and by seed; without ±, every run gave the same answer.\n"
-         "P(best): the share of draws in which the policy's mean is the best; regret: the mean over draws of the\n"
-         "  best policy's mean minus the policy's own.\n";
+  out << '\n';
+  const std::string runs = std::to_string(d.draws * d.replications);
+  print_legend({{"Δ mean", "the mean over draws of each draw's mean Δ over its replications"},
+                {"95% credible interval", "the 2.5% and 97.5% quantiles of those draw means"},
+                {"P(beats) ± se", "the share of the " + runs + " runs (draw x replication) beating " + base +
+                                      " (ties half) ± its Monte Carlo s.e."},
+                {"P(best)", "the share of draws in which the policy's mean is the best (ties share the draw)"},
+                {"regret", "the mean over draws of the best policy's mean minus the policy's own"}},
+               out);
   if (d.draws < kFewDraws)
     out << "Only " << d.draws << " draws: each end of the interval lies between the two most extreme draws on its side;\n"
         << "  a posterior sweep of at least " << kFewDraws << " points rests it on more of the posterior.\n";
-  out << "\nWhat would narrow Δ: the spread of its draw means, as standard deviations, in two parts: the parameters'\n"
-         "(better data, a narrower posterior, would shrink it) and the Monte Carlo noise of one draw's mean (more\n"
-         "replications would shrink it). The larger part is the one to work on.\n\n";
+  out << "\nWhat would narrow Δ: the spread of a draw's mean Δ in two parts, as standard deviations, same units.\n\n";
   print_columns(split_cells(d), out);
+  out << '\n';
+  print_legend({{"parameters", "the spread over the posterior's draws: better data (a narrower posterior) shrinks it"},
+                {"Monte Carlo", "the replication noise of one draw's mean: x 1/√2 for twice the replications"},
+                {"narrowed most by", "the larger part's remedy"}},
+               out);
 }
 
 PosteriorDecision posterior_decision(const std::filesystem::path& results, const std::string& measure) {
@@ -212,9 +227,9 @@ PosteriorDecision posterior_decision(const std::filesystem::path& results, const
     if (design != "posterior" || points < 2)
       throw engine::RuntimeFailure(results.string() + " is not a posterior sweep of at least two draws (design " +
                                    design + ", " + std::to_string(points) + " point(s))");
-    d.factor = 1.0;
-    if (std::string(m.kind) != "share" && f.has_attribute("represents"))
-      d.factor = f.number_attribute("represents") / f.number_attribute("customers");
+    d.customers = f.number_attribute("customers");
+    d.represents = f.has_attribute("represents") ? f.number_attribute("represents") : d.customers;
+    d.factor = std::string(m.kind) == "share" ? 1.0 : d.represents / d.customers;
     d.month = static_cast<std::uint32_t>(f.shape("month").at(0) - 1);
     for (const auto& name : f.read_strings("policy")) d.policies.push_back({.policy = name});
   }

@@ -180,6 +180,12 @@ Runs horizon_runs(const std::filesystem::path& results, const std::string& measu
   return reader.values(*it);
 }
 
+std::size_t display_width(const std::string& text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;  // count UTF-8 lead bytes only
+  return n;
+}
+
 std::vector<std::string> format_numbers(const std::vector<double>& values, const std::string& kind,
                                         double smallest_half_width, bool sign) {
   double largest = 0.0;
@@ -278,14 +284,8 @@ void print_table(const HorizonTable& t, std::ostream& out) {
     width[p] = t.policies[p].size();
     for (const auto& r : rows) width[p] = std::max(width[p], r[p].size());
   }
-  // "±" and "Δ" are two bytes in UTF-8 but one column on screen.
-  auto display = [](const std::string& s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-  };
-  auto pad_left = [&](const std::string& s, std::size_t w) { return std::string(w - std::min(w, display(s)), ' ') + s; };
-  auto pad_right = [&](const std::string& s, std::size_t w) { return s + std::string(w - std::min(w, display(s)), ' '); };
+  auto pad_left = [&](const std::string& s, std::size_t w) { return std::string(w - std::min(w, display_width(s)), ' ') + s; };
+  auto pad_right = [&](const std::string& s, std::size_t w) { return s + std::string(w - std::min(w, display_width(s)), ' '); };
 
   // Policies in groups that fit a 120-column terminal.
   constexpr std::size_t kScreen = 120;

@@ -72,6 +72,9 @@ std::vector<std::string> format_row(const std::vector<engine::Interval>& cells, 
 std::vector<std::string> format_numbers(const std::vector<double>& values, const std::string& kind,
                                         double smallest_half_width, bool sign);
 
+// Columns on screen of UTF-8 text: "±" and "Δ" are two bytes but one column.
+std::size_t display_width(const std::string& text);
+
 // Under a calibration's posterior: a sweep of design "posterior", whose
 // points are posterior draws of the calibrated parameters, compared policy by
 // policy with the baseline across draws and replications. Every number is
@@ -92,7 +95,8 @@ struct PosteriorDecision {
   std::string measure, label, kind, better;
   std::uint32_t month = 0;
   std::size_t draws = 0, replications = 0;
-  double factor = 1.0;
+  double customers = 0, represents = 0;  // simulated initial customers; real ones they stand for
+  double factor = 1.0;                  // represents / customers (1 for a share)
   std::vector<PolicyUnderPosterior> policies;  // the first is the baseline
 };
 

@@ -64,27 +64,56 @@ def chi2_bounds(value: float, df: int) -> tuple[float, float]:
 # ---------------------------------------------------------------- the variance split
 
 
-@pytest.mark.parametrize(
+SPLITS = pytest.mark.parametrize(
     "tau, sigma, reps, lever",
     [(1.0, 2.0, 8, "data"),  # τ² = 1 > σ²/R = 0.5: better data narrows the answer more
      (0.3, 4.0, 4, "replications")],  # τ² = 0.09 < σ²/R = 4: more replications do
 )  # fmt: skip
+SPLIT_DRAWS = 2000
+
+
+def split_file(path, tau, sigma, reps):
+    return contrast_file(path, crossed_delta(np.random.default_rng(7), SPLIT_DRAWS, reps, 5.0, tau, sigma))
+
+
+def assert_known_split(parameter, monte_carlo, tau, sigma, reps, rounding=0.0):
+    """The parameters' part τ² within Z sd of S − residual/R; the Monte Carlo part, a mean of D variances with
+    R − 1 df each, σ²/R · χ²_{D(R−1)} / (D(R−1)). ``rounding``: how far a printed value may be from the estimate."""
+    tau2, mc2 = tau**2, sigma**2 / reps
+    assert abs(parameter - tau2) <= Z * split_sd(tau2, mc2, sigma**2, SPLIT_DRAWS, reps) + rounding, parameter
+    low, high = chi2_bounds(mc2, SPLIT_DRAWS * (reps - 1))
+    assert low - rounding <= monte_carlo <= high + rounding, (monte_carlo, low, high)
+
+
+@SPLITS
 def test_the_variance_split_recovers_the_parameter_and_monte_carlo_parts(tmp_path, tau, sigma, reps, lever):
-    draws = 2000
-    rng = np.random.default_rng(7)
-    delta = crossed_delta(rng, draws, reps, 5.0, tau, sigma)
-    with loyalsim.open(contrast_file(tmp_path / "split.h5", delta)) as ds:
+    draws = SPLIT_DRAWS
+    with loyalsim.open(split_file(tmp_path / "split.h5", tau, sigma, reps)) as ds:
         row = loyalsim.posterior_decision(ds).loc["programme"]
     tau2, mc2 = tau**2, sigma**2 / reps
-    # The parameters' part: τ² within Z sd of S − residual/R.
-    assert abs(row["parameter_variance"] - tau2) <= Z * split_sd(tau2, mc2, sigma**2, draws, reps), row
-    # The Monte Carlo part: a mean of D variances with R − 1 df each, σ²/R · χ²_{D(R−1)} / (D(R−1)).
-    low, high = chi2_bounds(mc2, draws * (reps - 1))
-    assert low <= row["monte_carlo_variance"] <= high, (row["monte_carlo_variance"], low, high)
+    assert_known_split(row["parameter_variance"], row["monte_carlo_variance"], tau, sigma, reps)
     # The spread of the draw means: (τ² + σ²/R) χ²_{D−1}/(D−1).
     low, high = chi2_bounds(tau2 + mc2, draws - 1)
     assert low <= row["contrast_variance"] <= high
     assert row["narrowed_by"] == lever
+
+
+def _printed(cell: str) -> tuple[float, float]:
+    """A number as `loyalsim info` prints it, and half a unit of its last digit."""
+    decimals = len(cell.split(".")[1]) if "." in cell else 0
+    return float(cell.replace(",", "")), 0.5 * 10.0**-decimals
+
+
+@SPLITS
+def test_loyalsim_info_recovers_the_same_known_split(engine, tmp_path, tau, sigma, reps, lever):
+    """The engine's own split (app/posterior_report.cpp), as printed: standard deviations, squared here."""
+    path = split_file(tmp_path / "split.h5", tau, sigma, reps)
+    text = subprocess.run([str(engine), "info", str(path)], capture_output=True, text=True, check=True).stdout
+    parameter_cell, monte_carlo_cell, remedy = _rows(text, "policy parameters")["programme"]
+    (p, p_half), (mc, mc_half) = _printed(parameter_cell), _printed(monte_carlo_cell)
+    # A printed sd x ± h squares to within (2x + h) h of the estimate's square.
+    assert_known_split(p**2, mc**2, tau, sigma, reps, rounding=(2 * max(p, mc) + max(p_half, mc_half)) * max(p_half, mc_half))
+    assert remedy == {"data": "better data", "replications": "more replications"}[lever]
 
 
 def test_noise_shared_by_every_draw_does_not_count_as_parameter_spread(tmp_path):
@@ -101,9 +130,12 @@ def test_noise_shared_by_every_draw_does_not_count_as_parameter_spread(tmp_path)
     with loyalsim.open(contrast_file(tmp_path / "shared.h5", delta)) as ds:
         row = loyalsim.posterior_decision(ds).loc["programme"]
     assert abs(row["parameter_variance"] - tau**2) <= Z * split_sd(tau**2, sigma**2 / reps, sigma**2, draws, reps)
+    # Exactly, Monte Carlo part − s²(β̂)/R = (mean_i s²_r(e_ir) − s²_r(ē_r))/R: the first term is σ²/R ·
+    # χ²_{D(R−1)}/(D(R−1)), the second ≥ 0 and at most σ²/(DR) · χ²_{R−1}/(R−1) (upper 6e-5 point).
     low, high = chi2_bounds(sigma**2 / reps, draws * (reps - 1))
     shared = beta.var(ddof=1) / reps
-    assert shared + low - 0.05 <= row["monte_carlo_variance"] <= shared + high + 0.05  # ± the β estimate's noise
+    column_noise = chi2_bounds(sigma**2 / (draws * reps), reps - 1)[1]
+    assert shared + low - column_noise <= row["monte_carlo_variance"] <= shared + high
     assert row["narrowed_by"] == "replications"  # (s²(β) + σ²)/R ≈ 1.75 > τ² = 1
 
 
@@ -301,7 +333,8 @@ def test_loyalsim_info_prints_the_numbers_of_posterior_decision(engine, engine_s
     assert f"over {d.attrs['draws']} posterior draws x {d.attrs['replications']} replications" in text
     assert f"the share of the {runs} runs" in text
     assert (f"Only {d.attrs['draws']} draws" in text) == (d.attrs["draws"] < FEW_DRAWS)
-    assert ("x 50 (represents / customers)" in text) == (which == "synthetic")
+    assert ("the simulation's x 50 (population.represents 50000 / 1000 simulated customers)" in text) == (which == "synthetic")
+    assert ("400 customers, as simulated" in text) == (which == "engine")
     if which == "engine":  # the real sweep's contrasts are not all decided by every run
         assert any("±" in cells[2] for cells in list(decision.values())[1:]), text
         # A copy of the baseline ties in every run: P(beats) is one half, exactly, and nothing narrows a zero.
