@@ -98,3 +98,38 @@ TEST(Statistics, ACrossedTableSplitsRowsColumnsAndResidual) {
   EXPECT_DOUBLE_EQ(one.standard_error, std::sqrt(7.0 / 3.0));  // variance of 1, 2, 6 is 7
   EXPECT_TRUE(std::isnan(crossed_table(std::vector<double>{1, 2}, 1, 2).standard_error));
 }
+
+// x = a_i + b_r + e_ir with a ~ N(0, τ² = 1) per row, b ~ N(0, 4) per column
+// shared by every row (the seeds of a posterior sweep), e ~ N(0, σ² = 2.25):
+// the row means do not spread with b, so between_rows estimates τ² + σ²/R and
+// between_rows - residual / R the parameters' τ². Normal theory, D = 2000,
+// R = 8: the residual is σ² χ²_k / k, k = (D - 1)(R - 1), and between_rows
+// (τ² + σ²/R) χ²_{D-1} / (D - 1), independent; each bound is 4 sd. Given the
+// realised b, within_rows is s²(b) + σ² up to a χ²_{D(R-1)} and a
+// cov(b, e) term, whose sds are in its bound.
+TEST(Statistics, ACrossedTableEstimatesItsRandomEffects) {
+  constexpr std::size_t D = 2000, R = 8;
+  constexpr double tau2 = 1.0, sigma2 = 2.25, shared_sd = 2.0, Z = 4.0;
+  const RandomStream a(41, 0, 0, 1), b(41, 0, 0, 2), e(41, 0, 0, 3);
+  std::vector<double> column(R), x(D * R);
+  for (std::size_t r = 0; r < R; ++r) column[r] = shared_sd * inverse_normal_cdf(b.uniform(r));
+  for (std::size_t i = 0; i < D; ++i) {
+    const double row = std::sqrt(tau2) * inverse_normal_cdf(a.uniform(i));
+    for (std::size_t r = 0; r < R; ++r) x[i * R + r] = row + column[r] + std::sqrt(sigma2) * inverse_normal_cdf(e.uniform(i, r));
+  }
+  const CrossedTable t = crossed_table(x, D, R);
+  const double k = (D - 1.0) * (R - 1.0), spread = tau2 + sigma2 / R;
+  EXPECT_NEAR(t.residual, sigma2, Z * sigma2 * std::sqrt(2 / k));
+  EXPECT_NEAR(t.between_rows, spread, Z * spread * std::sqrt(2 / (D - 1.0)));
+  const double split_sd = std::sqrt(2 * spread * spread / (D - 1.0) + 2 * (sigma2 / R) * (sigma2 / R) / k);
+  EXPECT_NEAR(t.between_rows - t.residual / R, tau2, Z * split_sd);
+  double column_mean = 0, s2 = 0;
+  for (double c : column) column_mean += c / R;
+  for (double c : column) s2 += (c - column_mean) * (c - column_mean) / (R - 1.0);
+  const double within_sd = std::sqrt(2 * sigma2 * sigma2 / (D * (R - 1.0)) + 4 * s2 * sigma2 / (D * (R - 1.0)));
+  EXPECT_NEAR(t.within_rows, s2 + sigma2, Z * within_sd);
+  // The shared columns are in within_rows but not in between_rows: taking
+  // within_rows / R off instead of residual / R misses τ² by s²(b) / R (0.51
+  // here), outside the bound above.
+  EXPECT_GT(std::abs(t.between_rows - t.within_rows / R - tau2), Z * split_sd);
+}
