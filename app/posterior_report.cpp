@@ -86,7 +86,8 @@ PolicyUnderPosterior contrast(const Runs& v, std::size_t p, double sign) {
   const engine::CrossedTable t = engine::crossed_table(diff, D, R);
   out.contrast_variance = t.between_rows;
   out.monte_carlo_variance = t.within_rows / static_cast<double>(R);
-  out.parameter_variance = std::max(0.0, t.between_rows - t.residual / static_cast<double>(R));
+  const double parameters = t.between_rows - t.residual / static_cast<double>(R);
+  out.parameter_variance = parameters < 0 ? 0.0 : parameters;  // NaN stays NaN (one replication: no residual)
   const engine::CrossedTable beats = engine::crossed_table(score, D, R);
   out.p_beats = beats.mean;
   out.p_beats_se = beats.standard_error;
@@ -170,11 +171,11 @@ std::vector<std::vector<std::string>> split_cells(const PosteriorDecision& d) {
 std::string units_line(const PosteriorDecision& d) {
   if (d.kind == "share") return "Δ and regret of a share in percentage points; P(beats) and P(best) in % of runs and draws.";
   std::ostringstream s;
-  s << (d.kind == "money" ? "Money in the experiment's currency units" : d.kind == "messages" ? "In messages" : "In customers")
-    << ", at the firm's scale: " << std::setprecision(10);
+  s << (d.kind == "money" ? "Money in currency units" : d.kind == "messages" ? "In messages" : "In customers")
+    << " at the firm's scale: " << std::setprecision(10);
   if (d.represents == d.customers) s << d.customers << " customers, as simulated.";
   else
-    s << "the simulation's x " << std::setprecision(4) << d.factor << std::setprecision(10) << " (population.represents "
+    s << "x " << std::setprecision(4) << d.factor << std::setprecision(10) << " the simulation's (population.represents "
       << d.represents << " / " << d.customers << " simulated customers).";
   return s.str();
 }
@@ -211,6 +212,8 @@ void print_posterior_decision(const PosteriorDecision& d, std::ostream& out) {
   out << "\nWhat would narrow Δ: the spread of a draw's mean Δ in two parts, as standard deviations, same units.\n\n";
   print_columns(split_cells(d), out);
   out << '\n';
+  if (d.replications < 2)
+    out << "One replication per draw: nothing tells its noise from the parameters'; run at least 2 for the split.\n";
   print_legend({{"parameters", "the spread over the posterior's draws: better data (a narrower posterior) shrinks it"},
                 {"Monte Carlo", "the replication noise of one draw's mean: x 1/√2 for twice the replications"},
                 {"narrowed most by", "the larger part's remedy"}},

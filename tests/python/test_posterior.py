@@ -196,6 +196,14 @@ def synthetic(tmp_path_factory):
                          sweep={"model.gain": [0.2 + 0.04 * i for i in range(16)]}, design="posterior")  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def one_replication(tmp_path_factory):
+    """A posterior sweep of one replication per draw: no Monte Carlo variance within a draw, so no split."""
+    d = tmp_path_factory.mktemp("posterior-one")
+    return write_results(d / "one.h5", version="1.1", points=16, replications=1, represents=50_000,
+                         sweep={"model.gain": [0.2 + 0.04 * i for i in range(16)]}, design="posterior")  # fmt: skip
+
+
 def test_policy_table_of_a_posterior_sweep_is_across_the_draws(synthetic, tmp_path):
     with loyalsim.open(synthetic) as ds:
         table = loyalsim.policy_table(ds)
@@ -320,12 +328,14 @@ def _smallest(values) -> float:
     return min(positive) if positive else math.inf
 
 
-@pytest.mark.parametrize("which", ["engine", "synthetic"])
-def test_loyalsim_info_prints_the_numbers_of_posterior_decision(engine, engine_sweep, synthetic, which):
-    path = engine_sweep if which == "engine" else synthetic
+@pytest.mark.parametrize("which", ["engine", "synthetic", "one replication"])
+def test_loyalsim_info_prints_the_numbers_of_posterior_decision(engine, engine_sweep, synthetic, one_replication, which):
+    path = {"engine": engine_sweep, "synthetic": synthetic, "one replication": one_replication}[which]
     text = subprocess.run([str(engine), "info", str(path)], capture_output=True, text=True, check=True).stdout
     with loyalsim.open(path) as ds:
         d = loyalsim.posterior_decision(ds)
+    if which == "one replication":
+        assert d[["parameter_variance", "monte_carlo_variance"]].isna().all().all() and d["narrowed_by"].isna().all()
     decision, split = expected_cells(d)
     assert _rows(text, "policy Δ mean") == decision, text
     assert _rows(text, "policy parameters") == split, text
@@ -333,7 +343,9 @@ def test_loyalsim_info_prints_the_numbers_of_posterior_decision(engine, engine_s
     assert f"over {d.attrs['draws']} posterior draws x {d.attrs['replications']} replications" in text
     assert f"the share of the {runs} runs" in text
     assert (f"Only {d.attrs['draws']} draws" in text) == (d.attrs["draws"] < FEW_DRAWS)
-    assert ("the simulation's x 50 (population.represents 50000 / 1000 simulated customers)" in text) == (which == "synthetic")
+    assert ("Money in currency units at the firm's scale: x 50 the simulation's (population.represents 50000 / 1000 "
+            "simulated customers)" in text) == (which != "engine")
+    assert ("One replication per draw" in text) == (which == "one replication")
     assert ("400 customers, as simulated" in text) == (which == "engine")
     if which == "engine":  # the real sweep's contrasts are not all decided by every run
         assert any("±" in cells[2] for cells in list(decision.values())[1:]), text
