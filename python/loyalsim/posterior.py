@@ -43,6 +43,9 @@ d_i = mean_r Δ_ir, the draw's replication mean. Per policy
   shrinks τ²; more replications shrink σ²/R. ``narrowed_by`` names the larger
   part, what would narrow the answer more: ``"data"`` or ``"replications"``.
 
+docs/results-format.md ("Policy comparisons under a posterior") defines the same
+numbers for `loyalsim info`, which prints them from the engine's own code.
+
 A measure without a good direction (the paradox share) has no P(beats),
 P(best) or regret (NaN). Values are raw (the file's scale); multiply money,
 counts and messages by ``attrs["factor"]`` (``represents / customers``), and
