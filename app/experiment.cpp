@@ -242,7 +242,10 @@ std::optional<std::string> read_preset(Reader& experiment_reader, const toml::no
     if (const auto guess = engine::config::suggest(value, known)) what += " (did you mean \"" + *guess + "\"?)";
     std::string list;
     for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    experiment_reader.problem(where, "preset", what, "one of: " + list + "; or a path to a preset file");
+    // A path is told from a name by a '/' or a .toml ending: "mine" is a name, "./mine" a path.
+    const std::string path = "a path to a preset file, with a '/' or ending in .toml";
+    experiment_reader.problem(where, "preset", what,
+                              names.empty() ? "no preset ships with this build; " + path : "one of: " + list + "; or " + path);
     return std::nullopt;
   }
   const auto doc = r.parse(text);
@@ -339,7 +342,7 @@ Experiment parse_experiment(std::string_view text, const std::filesystem::path& 
       e.preset_toml = *preset_text;
       if (preset_reader->ok()) preset_doc = toml::parse(e.preset_toml, e.preset_path.string());
     }
-  } else if (root.get("preset")) {
+  } else if (root.get("preset") && root.get("preset")->is_string()) {  // (a non-string was refused by r.string)
     r.problem(root.get("preset"), "preset", "the preset name is empty", "a shipped preset's name, or a path to a preset file");
   }
   read_scope(r, root, ParameterScope::run, "", sc);

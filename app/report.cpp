@@ -19,51 +19,96 @@ namespace {
 
 namespace h5 = engine::h5;
 
-// A metric's values as [policy][replication][month] at one point (its position in the file).
+// A metric's values as [point][policy][replication][month] for `count`
+// points from position `first` in the file.
 struct Cube {
-  std::uint32_t policies, reps, months;  // months = T + 1
+  std::size_t points, policies, reps, months;  // months = T + 1
   std::vector<double> v;
-  [[nodiscard]] double at(std::uint32_t p, std::uint32_t r, std::uint32_t t) const {
-    return v[(static_cast<std::size_t>(p) * reps + r) * months + t];
+  [[nodiscard]] double at(std::size_t pt, std::size_t p, std::size_t r, std::size_t t) const {
+    return v[((pt * policies + p) * reps + r) * months + t];
   }
 };
 
-Cube read_cube(const h5::File& f, const std::string& name, std::size_t point) {
+Cube read_cube(const h5::File& f, const std::string& name, std::size_t first, std::size_t count) {
   const auto shape = f.shape(name);
   if (shape.size() != 4)
     throw engine::RuntimeFailure("results file: '" + name + "' does not have dims (point, policy, replication, month)");
-  if (point >= shape[0])
+  if (first + count > shape[0])
     throw engine::RuntimeFailure("results file has " + std::to_string(shape[0]) + " point(s); there is no point " +
-                                 std::to_string(point));
-  Cube c{static_cast<std::uint32_t>(shape[1]), static_cast<std::uint32_t>(shape[2]),
-         static_cast<std::uint32_t>(shape[3]), {}};
+                                 std::to_string(first + count - 1));
+  Cube c{count, shape[1], shape[2], shape[3], {}};
   const std::vector<double> all = f.read_doubles(name);
-  const std::size_t n = static_cast<std::size_t>(c.policies) * c.reps * c.months;
-  c.v.assign(all.begin() + static_cast<std::ptrdiff_t>(point * n), all.begin() + static_cast<std::ptrdiff_t>((point + 1) * n));
+  const std::size_t n = c.policies * c.reps * c.months;
+  c.v.assign(all.begin() + static_cast<std::ptrdiff_t>(first * n), all.begin() + static_cast<std::ptrdiff_t>((first + count) * n));
   return c;
 }
 
-// Per policy and replication: the value at the horizon, or the sum over months 1..T.
-std::vector<std::vector<double>> per_run(const Cube& c, bool sum) {
-  std::vector<std::vector<double>> out(c.policies, std::vector<double>(c.reps));
-  for (std::uint32_t p = 0; p < c.policies; ++p)
-    for (std::uint32_t r = 0; r < c.reps; ++r) {
-      double s = 0.0;
-      if (sum)
-        for (std::uint32_t t = 1; t < c.months; ++t) s += c.at(p, r, t);
-      out[p][r] = sum ? s : c.at(p, r, c.months - 1);
-    }
+// Per point, policy and replication: the value at the horizon, or the sum over months 1..T.
+Runs per_run(const Cube& c, bool sum) {
+  Runs out{c.points, c.policies, c.reps, std::vector<double>(c.points * c.policies * c.reps)};
+  for (std::size_t pt = 0; pt < c.points; ++pt)
+    for (std::size_t p = 0; p < c.policies; ++p)
+      for (std::size_t r = 0; r < c.reps; ++r) {
+        double s = 0.0;
+        if (sum)
+          for (std::size_t t = 1; t < c.months; ++t) s += c.at(pt, p, r, t);
+        out.at(pt, p, r) = sum ? s : c.at(pt, p, r, c.months - 1);
+      }
   return out;
 }
 
-std::vector<std::vector<double>> ratio(const std::vector<std::vector<double>>& num,
-                                       const std::vector<std::vector<double>>& den) {
-  auto out = num;
-  for (std::size_t p = 0; p < num.size(); ++p)
-    for (std::size_t r = 0; r < num[p].size(); ++r)
-      out[p][r] = den[p][r] > 0 ? num[p][r] / den[p][r] : std::nan("");
-  return out;
-}
+// The measures of srp1::kMeasureInfo per run, each metric read once. A metric
+// the file lacks (a 1.0 file has no programme cost, no proactive recoveries)
+// leaves its measure out, or its term out of a denominator: that is exactly
+// the 1.0 definition.
+class MeasureReader {
+ public:
+  MeasureReader(const h5::File& f, std::size_t first, std::size_t count) : f_(f), first_(first), count_(count) {}
+
+  [[nodiscard]] bool present(const srp1::MeasureInfo& m) const {
+    return std::all_of(m.numerator.begin(), m.numerator.end(),
+                       [&](srp1::Metric x) { return f_.has_dataset(srp1::kMetricInfo[x].name); });
+  }
+
+  // The measure per (point, policy, replication); the file must hold its numerator.
+  Runs values(const srp1::MeasureInfo& m) {
+    Runs out = total(m.numerator, m.level);
+    if (!m.denominator.empty()) {
+      const Runs den = total(m.denominator, false);
+      for (std::size_t i = 0; i < out.v.size(); ++i) out.v[i] = den.v[i] > 0 ? out.v[i] / den.v[i] : std::nan("");
+    }
+    if (*m.divide_by_attribute) {
+      const double by = f_.number_attribute(m.divide_by_attribute);
+      for (double& x : out.v) x /= by;
+    }
+    return out;
+  }
+
+ private:
+  const Runs& metric(const std::string& name, bool level) {
+    auto& cache = level ? levels_ : sums_;
+    auto it = cache.find(name);
+    if (it == cache.end()) it = cache.emplace(name, per_run(read_cube(f_, name, first_, count_), !level)).first;
+    return it->second;
+  }
+
+  Runs total(const std::vector<srp1::Metric>& metrics, bool level) {
+    Runs out;
+    for (const srp1::Metric m : metrics) {
+      const std::string name = srp1::kMetricInfo[m].name;
+      if (!f_.has_dataset(name)) continue;
+      const Runs& v = metric(name, level);
+      if (out.v.empty()) out = v;
+      else
+        for (std::size_t i = 0; i < out.v.size(); ++i) out.v[i] += v.v[i];
+    }
+    return out;
+  }
+
+  const h5::File& f_;
+  std::size_t first_, count_;
+  std::map<std::string, Runs> sums_, levels_;
+};
 
 // Display scale of a table row: a unit from its largest |mean| (M from a
 // million, k from 100,000; % for shares) and enough decimals that its
@@ -124,6 +169,34 @@ std::string cell(const engine::Interval& iv, const Scale& s, bool sign) {
 
 }  // namespace
 
+Runs horizon_runs(const std::filesystem::path& results, const std::string& measure) {
+  h5::File f = h5::File::open_read(results);
+  const auto it = std::find_if(srp1::kMeasureInfo.begin(), srp1::kMeasureInfo.end(),
+                               [&](const srp1::MeasureInfo& m) { return m.name == measure; });
+  if (it == srp1::kMeasureInfo.end()) throw engine::RuntimeFailure("no measure is named '" + measure + "'");
+  MeasureReader reader(f, 0, static_cast<std::size_t>(f.shape("point").at(0)));
+  if (!reader.present(*it))
+    throw engine::RuntimeFailure(results.string() + " lacks the metrics of the measure '" + measure + "'");
+  return reader.values(*it);
+}
+
+std::size_t display_width(const std::string& text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) n += (c & 0xC0) != 0x80;  // count UTF-8 lead bytes only
+  return n;
+}
+
+std::vector<std::string> format_numbers(const std::vector<double>& values, const std::string& kind,
+                                        double smallest_half_width, bool sign) {
+  double largest = 0.0;
+  for (double x : values)
+    if (std::isfinite(x)) largest = std::max(largest, std::abs(x));
+  const Scale s = scale_for(kind, largest, smallest_half_width);
+  std::vector<std::string> out;
+  for (double x : values) out.push_back(number(x, s, sign));
+  return out;
+}
+
 std::vector<std::string> format_row(const std::vector<engine::Interval>& cells, const std::string& kind, bool sign) {
   double largest = 0.0, smallest_half_width = INFINITY;
   for (const auto& iv : cells) {
@@ -153,44 +226,21 @@ HorizonTable horizon_table(const std::filesystem::path& results, std::size_t poi
   }
   table.policies = f.read_strings("policy");
 
-  const Cube active = read_cube(f, "active", point);
-  table.month = active.months - 1;
-  table.replications = active.reps;
+  const auto shape = f.shape("active");  // (point, policy, replication, month)
+  if (point >= shape.at(0))
+    throw engine::RuntimeFailure("results file has " + std::to_string(shape[0]) + " point(s); there is no point " +
+                                 std::to_string(point));
+  table.month = static_cast<std::uint32_t>(shape.at(3) - 1);
+  table.replications = static_cast<std::uint32_t>(shape.at(2));
   // The measures are srp1::kMeasureInfo, the definitions every 1.1 file also
-  // carries in its `measures` attribute. A metric the file lacks (a 1.0 file
-  // has no programme cost, no proactive recoveries) leaves its measure out,
-  // or its term out of a denominator: that is exactly the 1.0 definition.
-  std::map<std::string, std::vector<std::vector<double>>> sums, levels;
-  auto per_replication = [&](const std::string& metric, bool level) -> const std::vector<std::vector<double>>& {
-    auto& cache = level ? levels : sums;
-    auto it = cache.find(metric);
-    if (it == cache.end()) it = cache.emplace(metric, per_run(read_cube(f, metric, point), !level)).first;
-    return it->second;
-  };
-  auto total = [&](const std::vector<srp1::Metric>& metrics, bool level) {
-    std::vector<std::vector<double>> out;
-    for (const srp1::Metric m : metrics) {
-      const std::string name = srp1::kMetricInfo[m].name;
-      if (!f.has_dataset(name)) continue;
-      const auto& v = per_replication(name, level);
-      if (out.empty()) out = v;
-      else
-        for (std::size_t p = 0; p < out.size(); ++p)
-          for (std::size_t r = 0; r < out[p].size(); ++r) out[p][r] += v[p][r];
-    }
-    return out;
-  };
+  // carries in its `measures` attribute.
+  MeasureReader reader(f, point, 1);
   for (const auto& m : srp1::kMeasureInfo) {
-    const bool present = std::all_of(m.numerator.begin(), m.numerator.end(),
-                                     [&](srp1::Metric x) { return f.has_dataset(srp1::kMetricInfo[x].name); });
-    if (!present) continue;
-    auto values = total(m.numerator, m.level);
-    if (!m.denominator.empty()) values = ratio(values, total(m.denominator, false));
-    if (*m.divide_by_attribute) {
-      const double by = f.number_attribute(m.divide_by_attribute);
-      for (auto& p : values)
-        for (double& x : p) x /= by;
-    }
+    if (!reader.present(m)) continue;
+    const Runs runs = reader.values(m);
+    std::vector<std::vector<double>> values(runs.policies, std::vector<double>(runs.reps));
+    for (std::size_t p = 0; p < runs.policies; ++p)
+      for (std::size_t r = 0; r < runs.reps; ++r) values[p][r] = runs.at(0, p, r);
     table.measures.push_back({m.label, m.kind, std::move(values)});
   }
   return table;
@@ -234,14 +284,8 @@ void print_table(const HorizonTable& t, std::ostream& out) {
     width[p] = t.policies[p].size();
     for (const auto& r : rows) width[p] = std::max(width[p], r[p].size());
   }
-  // "±" and "Δ" are two bytes in UTF-8 but one column on screen.
-  auto display = [](const std::string& s) {
-    std::size_t n = 0;
-    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-    return n;
-  };
-  auto pad_left = [&](const std::string& s, std::size_t w) { return std::string(w - std::min(w, display(s)), ' ') + s; };
-  auto pad_right = [&](const std::string& s, std::size_t w) { return s + std::string(w - std::min(w, display(s)), ' '); };
+  auto pad_left = [&](const std::string& s, std::size_t w) { return std::string(w - std::min(w, display_width(s)), ' ') + s; };
+  auto pad_right = [&](const std::string& s, std::size_t w) { return s + std::string(w - std::min(w, display_width(s)), ' '); };
 
   // Policies in groups that fit a 120-column terminal.
   constexpr std::size_t kScreen = 120;
@@ -269,13 +313,16 @@ void print_sweep_summary(const std::filesystem::path& results, std::ostream& out
   out << f.string_attribute("experiment_name") << ": " << f.string_attribute("sweep_design") << " sweep of "
       << params.size() << " parameter(s), " << points << " of " << total << " points";
   for (std::size_t i = 0; i < params.size(); ++i) out << (i ? ", " : " (") << params[i];
-  out << ")\n\nNet value (discounted, months 1..T, mean over replications) across points:\n";
+  out << ")\n\n";
+  if (f.string_attribute("sweep_design") == "posterior" && points >= 2) {
+    print_posterior_decision(posterior_decision(results), out);
+    out << "\nWhich parameters' uncertainty matters: loyalsim sensitivity " << results.string() << " --metric net_value\n"
+        << "One draw in full:                      loyalsim info " << results.string() << " --point K\n";
+    return;
+  }
+  out << "Net value (discounted, months 1..T, mean over replications) across points:\n";
   // Per policy: min, median, max over points, and the point of the max.
-  const auto shape = f.shape("net_value");  // (point, policy, replication, month)
-  const Cube probe{static_cast<std::uint32_t>(shape[1]), static_cast<std::uint32_t>(shape[2]),
-                   static_cast<std::uint32_t>(shape[3]), {}};
-  const std::vector<double> all = f.read_doubles("net_value");
-  const std::size_t per_point = static_cast<std::size_t>(probe.policies) * probe.reps * probe.months;
+  const Runs net = horizon_runs(results, "net_value");
   const auto point_ids = f.read_int64("point");
   std::size_t width = 6;
   for (const auto& p : policies) width = std::max(width, p.size());
@@ -283,13 +330,12 @@ void print_sweep_summary(const std::filesystem::path& results, std::ostream& out
   std::snprintf(line, sizeof line, "  %-*s  %14s  %14s  %14s  %s\n", static_cast<int>(width), "policy", "min", "median",
                 "max", "best point");
   out << line;
-  for (std::uint32_t p = 0; p < probe.policies; ++p) {
+  for (std::size_t p = 0; p < net.policies; ++p) {
     std::vector<std::pair<double, std::int64_t>> v;
     for (std::size_t pt = 0; pt < points; ++pt) {
       double s = 0;
-      for (std::uint32_t r = 0; r < probe.reps; ++r)
-        for (std::uint32_t t = 1; t < probe.months; ++t) s += all[pt * per_point + (p * probe.reps + r) * probe.months + t];
-      v.emplace_back(s / probe.reps, point_ids[pt]);
+      for (std::size_t r = 0; r < net.reps; ++r) s += net.at(pt, p, r);
+      v.emplace_back(s / static_cast<double>(net.reps), point_ids[pt]);
     }
     std::sort(v.begin(), v.end());
     const Scale sc = scale_for("money", std::max(std::abs(v.front().first), std::abs(v.back().first)), INFINITY);

@@ -279,7 +279,7 @@ void read_posterior_sweep(Reader& r, const toml::table& t, Experiment& e) {
   for (const std::string& path_of : draws.parameters) {
     const auto target = srp1::find_parameter(e.scenario, path_of);
     if (!target) {
-      report_unknown_path(r, t.get("source"), "sweep.source", path_of, e.scenario);
+      report_unknown_path(r, t.get("source"), "sweep.source", path_of, e.scenario, " (calibrated in " + source + ")");
       continue;
     }
     SweepParameter p;
@@ -315,11 +315,11 @@ std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml:
 }
 
 void report_unknown_path(Reader& r, const toml::node* where, const std::string& key, const std::string& path,
-                         const srp1::Scenario& sc) {
+                         const srp1::Scenario& sc, const std::string& origin) {
   const auto known_refs = srp1::scenario_parameters(sc, true);
   std::vector<std::string_view> known;
   for (const auto& k : known_refs) known.push_back(k.path);
-  std::string what = "\"" + path + "\" names no parameter of this experiment";
+  std::string what = "\"" + path + "\"" + origin + " names no parameter of this experiment";
   if (const auto guess = engine::config::suggest(path, known)) what += " (did you mean \"" + *guess + "\"?)";
   std::string allowed = "model.KEY, wom.KEY, segments.NAME.KEY or policies.NAME.KEY of a real or choice parameter";
   // A policy or segment that does not exist: say which ones do.

@@ -19,11 +19,12 @@ void read_sweep(engine::config::Reader& r, const toml::table& sweep, Experiment&
 
 // "\"policies.fast.gain\" names no parameter of this experiment (did you mean ...?)" and what is
 // allowed, for a path that `find_parameter` does not know: shared by sweeps and calibration.
+// `origin` follows the quoted path where it came from elsewhere (" (calibrated in cal.h5)").
+void report_unknown_path(engine::config::Reader& r, const toml::node* where, const std::string& key,
+                         const std::string& path, const srp1::Scenario& scenario, const std::string& origin = "");
+
 // The entries of a table in file order (toml++ tables are sorted by key):
 // sweep and calibration parameters keep the order the user wrote.
 std::vector<std::pair<std::string, const toml::node*>> in_file_order(const toml::table& table);
-
-void report_unknown_path(engine::config::Reader& r, const toml::node* where, const std::string& key,
-                         const std::string& path, const srp1::Scenario& scenario);
 
 }  // namespace loyalsim::app

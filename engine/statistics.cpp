@@ -1,5 +1,6 @@
 #include "engine/statistics.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -89,6 +90,75 @@ Interval mean_interval(std::span<const double> values, double level) {
   out.low = out.mean - t * se;
   out.high = out.mean + t * se;
   return out;
+}
+
+double quantile(std::vector<double> values, double q) {
+  if (values.empty() || std::any_of(values.begin(), values.end(), [](double v) { return std::isnan(v); }))
+    return std::numeric_limits<double>::quiet_NaN();
+  std::sort(values.begin(), values.end());
+  const double h = static_cast<double>(values.size() - 1) * q;
+  const auto below = static_cast<std::size_t>(std::floor(h));
+  if (below + 1 >= values.size()) return values.back();
+  // numpy's form of the interpolation, so that both give the same double.
+  const double lo = values[below], hi = values[below + 1], frac = h - static_cast<double>(below);
+  return frac >= 0.5 ? hi - (hi - lo) * (1.0 - frac) : lo + (hi - lo) * frac;
+}
+
+namespace {
+
+double sample_variance(const std::vector<double>& v) {
+  if (v.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+  double sum = 0.0, ss = 0.0;
+  for (double x : v) sum += x;
+  const double mean = sum / static_cast<double>(v.size());
+  for (double x : v) ss += (x - mean) * (x - mean);
+  return ss / static_cast<double>(v.size() - 1);
+}
+
+}  // namespace
+
+CrossedTable crossed_table(std::span<const double> x, std::size_t rows, std::size_t columns) {
+  CrossedTable t;
+  if (rows == 0 || columns == 0 || x.size() != rows * columns) return t;
+  std::vector<double> row_mean(rows, 0.0), column_mean(columns, 0.0);
+  double sum = 0.0;
+  for (std::size_t i = 0; i < rows; ++i)
+    for (std::size_t r = 0; r < columns; ++r) {
+      const double v = x[i * columns + r];
+      row_mean[i] += v;
+      column_mean[r] += v;
+      sum += v;
+    }
+  t.mean = sum / static_cast<double>(rows * columns);
+  for (double& m : row_mean) m /= static_cast<double>(columns);
+  for (double& m : column_mean) m /= static_cast<double>(rows);
+  t.between_rows = sample_variance(row_mean);
+  t.between_columns = sample_variance(column_mean);
+  if (columns >= 2) {
+    double within_sum = 0.0, residual_ss = 0.0;
+    for (std::size_t i = 0; i < rows; ++i) {
+      double ss = 0.0;
+      for (std::size_t r = 0; r < columns; ++r) {
+        const double v = x[i * columns + r];
+        ss += (v - row_mean[i]) * (v - row_mean[i]);
+        const double e = v - row_mean[i] - column_mean[r] + t.mean;
+        residual_ss += e * e;
+      }
+      within_sum += ss / static_cast<double>(columns - 1);
+    }
+    t.within_rows = within_sum / static_cast<double>(rows);
+    if (rows >= 2) t.residual = residual_ss / static_cast<double>((rows - 1) * (columns - 1));
+  }
+  if (rows >= 2) {
+    const double by_row = t.between_rows / static_cast<double>(rows);
+    double v = by_row;
+    if (columns >= 2) {
+      const double by_column = t.between_columns / static_cast<double>(columns);
+      v = std::max({by_row + by_column - t.residual / static_cast<double>(rows * columns), by_row, by_column});
+    }
+    t.standard_error = std::sqrt(v);
+  }
+  return t;
 }
 
 }  // namespace loyalsim::engine

@@ -12,6 +12,7 @@ tables and charts a strategist needs.
 >>> loyalsim.plot_retention(ds)             # matplotlib Figure                          # doctest: +SKIP
 >>> sweep = loyalsim.open("results/recovery-levers.h5", partial=True)                 # doctest: +SKIP
 >>> loyalsim.plot_tornado(loyalsim.sensitivity(sweep, contrast=True))  # which levers matter  # doctest: +SKIP
+>>> loyalsim.posterior_decision(loyalsim.open("results/posterior.h5"))  # under a calibration  # doctest: +SKIP
 >>> loyalsim.report.build(ds).save("report.html")   # the strategist's report, one HTML file  # doctest: +SKIP
 
 See docs/python.md for the guide, docs/model.md for the model and
@@ -46,6 +47,7 @@ from .plots import (
     plot_retention,
     plot_tornado,
 )
+from .posterior import posterior_decision
 from .robustness import robustness, winner_by_parameter
 from .runner import EngineNotFoundError, RunError, apply_overrides, find_engine, run
 from .sensitivity import SampleSizeWarning, sensitivity
@@ -80,6 +82,7 @@ __all__ = [
     "verdicts",
     "robustness",
     "winner_by_parameter",
+    "posterior_decision",
     "file_measures",
     "report",
     "plot_tornado",

@@ -179,6 +179,22 @@ def _table_number(x: float, divisor: float, suffix: str, decimals: int, sign: bo
     return ("-" if negative else "+" if sign else "") + digits + suffix
 
 
+def table_numbers(values, kind: str = "money", smallest_half_width: float = math.inf, sign: bool = False) -> list[str]:
+    """Numbers of one column on the scale of :func:`table_row` (the engine's ``format_numbers``).
+
+    The unit comes from the largest |value|, the decimals from
+    ``smallest_half_width`` (``inf``: none; then three significant digits of
+    the largest value).
+
+    >>> table_numbers([301234.0, -12000.0], "money", 4000.0, sign=True)
+    ['+301.2k', '-12.0k']
+    """
+    values = [float(v) for v in values]
+    largest = max([abs(v) for v in values if math.isfinite(v)], default=0.0)
+    scale = _table_scale(kind, largest, float(smallest_half_width))
+    return [_table_number(v, *scale, sign) for v in values]
+
+
 def table_row(means, lows, highs, kind: str = "money", sign: bool = False) -> list[str]:
     """The cells "mean ± half-width" of one row of the engine's table, on one scale (see above).
 

@@ -162,3 +162,52 @@ def point_label(ds: xr.Dataset) -> int | None:
 def point_parameters(ds: xr.Dataset) -> dict:
     """Values of the swept parameters (coordinates on ``point``) of a point-selected dataset."""
     return {name: ds[name].item() for name in sweep_parameters(ds) if name in ds.variables and ds[name].dims == ()}
+
+
+def crossed_table(x: np.ndarray) -> dict[str, np.ndarray]:
+    """The two-way analysis of variance of draws × replications over the LAST TWO axes (draw, replication).
+
+    The rows are independent draws (of parameters); the columns are
+    replications that reuse the same random numbers in every draw (a sweep's
+    points share the experiment's seed), so part of a replication's noise is
+    common to all draws. With one value per cell, x = mean + draw effect +
+    replication effect + residual. Returns, as the engine's
+    ``engine::crossed_table``:
+
+    - ``mean``: of every cell;
+    - ``between_rows``: variance over draws of the draw means (ddof 1);
+    - ``within_rows``: mean over draws of the variance over replications (ddof 1);
+    - ``between_columns``: variance over replications of the replication means (ddof 1);
+    - ``residual``: Σ (x − draw mean − replication mean + mean)² / ((D − 1)(R − 1));
+    - ``standard_error``: of ``mean``, clustered by draw and by replication
+      (Cameron, Gelbach and Miller 2011): sqrt(between_rows/D +
+      between_columns/R − residual/(DR)), never below either one-way term;
+      with one replication sqrt(between_rows/D).
+
+    NaN where a term needs two draws (or replications) and there are fewer;
+    a NaN in the table makes its cell's results NaN.
+
+    >>> t = crossed_table(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 9.0]]))
+    >>> float(t["between_rows"]), float(t["within_rows"]), float(t["residual"]), round(float(t["standard_error"]), 4)
+    (7.75, 3.0, 1.5, 1.8257)
+    """
+    x = np.asarray(x, dtype=float)
+    rows, columns = x.shape[-2:]
+    nan = np.full(x.shape[:-2], np.nan)
+    mean = x.mean(axis=(-2, -1))
+    row_mean, column_mean = x.mean(axis=-1), x.mean(axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        between = row_mean.var(axis=-1, ddof=1) if rows >= 2 else nan
+        by_column = column_mean.var(axis=-1, ddof=1) if columns >= 2 else nan
+        within = x.var(axis=-1, ddof=1).mean(axis=-1) if columns >= 2 else nan
+        residual = nan
+        if rows >= 2 and columns >= 2:
+            e = x - row_mean[..., :, None] - column_mean[..., None, :] + mean[..., None, None]
+            residual = (e * e).sum(axis=(-2, -1)) / ((rows - 1) * (columns - 1))
+        variance = between / rows
+        if columns >= 2:
+            variance = np.maximum.reduce([variance + by_column / columns - residual / (rows * columns),
+                                          variance, by_column / columns])  # fmt: skip
+        se = np.sqrt(variance) if rows >= 2 else nan
+    return {"mean": mean, "between_rows": between, "within_rows": within, "between_columns": by_column,
+            "residual": residual, "standard_error": se}  # fmt: skip

@@ -19,11 +19,18 @@ behaves like a mean, each half has twice the variance of the whole, so
 |A − B| / 2 estimates the whole's Monte Carlo standard error. Statistics
 smaller than about twice their noise floor are not distinguishable from noise.
 
-Variance split of the paired contrast Δ (policy − baseline) across points:
+Variance split of the paired contrast Δ (policy − baseline) across points,
+from the point × replication table of Δ (:func:`loyalsim._stats.crossed_table`):
 V = the variance over points (ddof 1) of the point means of Δ; its Monte Carlo
-part M = the mean over points of (variance over replications of Δ, ddof 1) / R;
-the parameters' part is V − M (clipped at 0) and M / V the noise share (as in
-:func:`loyalsim.sensitivity`).
+part M = the mean over points of (variance over replications of Δ, ddof 1) / R,
+the Monte Carlo variance of one point's mean; the parameters' part is
+V − residual / R (clipped at 0), the residual being the interaction mean square
+of the table: the points share the experiment's seed, so part of a
+replication's noise is common to every point and does not spread the point
+means; only the residual does (with noise independent between points the
+residual and the mean within-point variance estimate the same σ²). M / V is
+the noise share (as in :func:`loyalsim.sensitivity`; above 1 when much of the
+noise is common to the points).
 
 Winner by parameter (:func:`winner_by_parameter`): for each swept parameter
 the points are split at its median (a numeric parameter: at or below / above;
@@ -36,7 +43,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from ._stats import mean_ci, resolve_month, sweep_parameters
+from ._stats import crossed_table, mean_ci, resolve_month, sweep_parameters
 from .measures import horizon_value, measure
 
 COLUMNS = ["p_best", "p_best_noise", "regret_mean", "regret_mean_noise", "regret_p90", "regret_max", "satisficing",
@@ -58,6 +65,23 @@ def _best_shares(y: np.ndarray) -> np.ndarray:
 
 def _regret(y: np.ndarray) -> np.ndarray:
     return np.nanmax(y, axis=1, keepdims=True) - y  # (point, policy)
+
+
+def variance_split(diff: np.ndarray) -> dict[str, np.ndarray]:
+    """The variance split of the paired contrast per policy; diff is (point, policy, replication) (module docstring).
+
+    Returns ``contrast_variance`` (V), ``monte_carlo_variance`` (M),
+    ``parameter_variance`` and ``noise_share`` (M / V), each per policy.
+    """
+    table = crossed_table(np.moveaxis(diff, 1, 0))  # (policy, point, replication)
+    reps = diff.shape[-1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        between = table["between_rows"]
+        mc = table["within_rows"] / reps
+        parameter = np.clip(between - table["residual"] / reps, 0.0, None)
+        noise = np.where(between > 0, mc / between, np.nan)
+    return {"contrast_variance": between, "monte_carlo_variance": mc, "parameter_variance": parameter,
+            "noise_share": noise}  # fmt: skip
 
 
 def robustness(ds: xr.Dataset, metric: str = "net_value", month: int | None = None) -> pd.DataFrame:
@@ -83,11 +107,8 @@ def robustness(ds: xr.Dataset, metric: str = "net_value", month: int | None = No
     regret = _regret(y)
     halves = [v[..., 0::2].mean(axis=-1), v[..., 1::2].mean(axis=-1)] if reps >= 2 else None
     diff = v - v[:, :1]
-    d_mean, d_low, _, _ = mean_ci(diff)  # (point, policy)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        contrast_var = d_mean.var(axis=0, ddof=1)
-        mc_var = (diff.var(axis=-1, ddof=1) / reps).mean(axis=0) if reps >= 2 else np.full(n_pol, np.nan)
-        noise = np.where(contrast_var > 0, mc_var / contrast_var, np.nan)
+    _, d_low, _, _ = mean_ci(diff)  # (point, policy)
+    split = variance_split(diff)
     p_best = _best_shares(y)
     out = pd.DataFrame(index=pd.Index([str(p) for p in ds["policy"].values], name="policy"), columns=COLUMNS,
                        dtype=float)  # fmt: skip
@@ -99,10 +120,8 @@ def robustness(ds: xr.Dataset, metric: str = "net_value", month: int | None = No
     if halves is not None:
         out["p_best_noise"] = np.abs(_best_shares(halves[0]) - _best_shares(halves[1])) / 2
         out["regret_mean_noise"] = np.abs(_regret(halves[0]).mean(axis=0) - _regret(halves[1]).mean(axis=0)) / 2
-    out["contrast_variance"] = contrast_var
-    out["monte_carlo_variance"] = mc_var
-    out["parameter_variance"] = np.clip(contrast_var - mc_var, 0.0, None)
-    out["noise_share"] = noise
+    for column in ("contrast_variance", "monte_carlo_variance", "parameter_variance", "noise_share"):
+        out[column] = split[column]
     out.iloc[0, out.columns.get_loc("satisficing")] = np.nan  # the baseline against itself
     out.attrs.update(metric=metric, month=resolve_month(ds, month), points=points, replications=reps,
                      winner=str(out["p_best"].idxmax()), better=m.better)  # fmt: skip

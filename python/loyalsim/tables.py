@@ -28,6 +28,13 @@ better, except where the measure says lower: costs and negative word of
 mouth; a measure without a direction, the paradox share, counts higher; ties
 count half). A share is NaN in a replication without complaints, and so is its
 summary. Values are the file's raw values (not scaled by ``represents``).
+
+A posterior sweep (``sweep_design = "posterior"``: each point a posterior draw
+of a calibration) without ``point`` gives the table across the draws instead:
+per measure the statistics of :func:`loyalsim.posterior_decision` (module
+:mod:`loyalsim.posterior`: the credible interval over draws, P(beats baseline)
+over every run with its Monte Carlo error, P(best), expected regret and the
+split of the contrast's variance into parameter and Monte Carlo parts).
 """
 from __future__ import annotations
 
@@ -37,14 +44,18 @@ import xarray as xr
 
 from ._stats import mean_ci, point_label, point_parameters, resolve_month, select_point
 from .measures import BUILTIN_1_0, cumulative, file_measures, horizon_values
+from .posterior import COLUMNS as POSTERIOR_COLUMNS
+from .posterior import is_posterior_sweep, posterior_table
 
-__all__ = ["METRICS", "LOWER_IS_BETTER", "STATISTICS", "cumulative", "replication_outcomes", "policy_table"]
+__all__ = ["METRICS", "LOWER_IS_BETTER", "STATISTICS", "POSTERIOR_STATISTICS", "cumulative", "replication_outcomes", "policy_table"]
 
 #: The measures of a 1.0 file, in table order (a 1.1 file's own list may add more).
 METRICS = tuple(m.name for m in BUILTIN_1_0)
 #: Measures where less is better, in 1.0 and 1.1 files.
 LOWER_IS_BETTER = frozenset({"recovery_cost", "wom_negative", "programme_cost", "acquisition_cost"})
 STATISTICS = ("mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high", "p_beats_baseline")
+#: The statistics of a posterior sweep's table (across draws).
+POSTERIOR_STATISTICS = POSTERIOR_COLUMNS[:-1]
 
 
 def replication_outcomes(ds: xr.Dataset, month: int | None = None, *, point: int | None = None) -> xr.Dataset:
@@ -72,7 +83,15 @@ def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int | None 
     file without a sweep or a dataset already narrowed with
     ``ds.sel(point=k)``. On a sweep without ``point`` it raises ValueError
     (each point is a different experiment; see :func:`loyalsim.sensitivity`
-    for all points at once). Columns are a MultiIndex (metric, statistic) with the
+    for all points at once), except on a posterior sweep, whose points are
+    draws from one posterior: then the table is across the draws, with the
+    statistics ``POSTERIOR_STATISTICS`` = ``mean, ci_low, ci_high, diff_mean,
+    diff_ci_low, diff_ci_high`` (means over draws and 95% credible
+    intervals), ``p_beats_baseline, p_beats_se, p_best, regret,
+    contrast_variance, parameter_variance, monte_carlo_variance`` (see
+    :mod:`loyalsim.posterior`) and ``attrs`` month, point (None),
+    replications, draws, baseline, design, few_draws, interval,
+    source_calibration. Otherwise columns are a MultiIndex (metric, statistic) with the
     statistics ``mean, ci_low, ci_high, diff_mean, diff_ci_low, diff_ci_high,
     p_beats_baseline`` (NaN for a measure without a better direction, the
     paradox share); ``table.attrs`` records month, point, replications,
@@ -83,6 +102,8 @@ def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int | None 
     >>> table.xs("mean", axis=1, level="statistic")   # all means     # doctest: +SKIP
     >>> table.loc["fast_apology", ("retention", "p_beats_baseline")]  # doctest: +SKIP
     """
+    if point is None and is_posterior_sweep(ds):
+        return posterior_table(ds, month)
     out = replication_outcomes(ds, month, point=point)
     policies = [str(p) for p in out["policy"].values]
     columns = {}

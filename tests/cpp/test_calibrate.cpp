@@ -242,5 +242,28 @@ TEST_F(Calibrate, APosteriorSweepsPointsAreTheCalibrationsDraws) {
       << refused.output;
   // A results file is not a calibration file.
   const auto foreign = write("foreign.toml", std::string(kMarket) + "[sweep]\ndesign = \"posterior\"\nsource = \"sweep.h5\"\npoints = 2\n");
-  EXPECT_NE(run_cli("validate " + foreign.string()).output.find("is not a loyalsim calibration file"), std::string::npos);
+  const auto not_calibration = run_cli("validate " + foreign.string());
+  EXPECT_EQ(not_calibration.code, 2);
+  EXPECT_NE(not_calibration.output.find("foreign.toml:21: sweep.source: sweep.h5 is not a loyalsim calibration file (the "
+                                        "path of a calibration file written by loyalsim calibrate, relative to the "
+                                        "experiment's folder)"),
+            std::string::npos)
+      << not_calibration.output;
+  // A calibrated parameter this experiment does not have (its segment has another name).
+  std::string renamed = std::string(kMarket) + "[sweep]\ndesign = \"posterior\"\nsource = \"src.h5\"\npoints = 2\n";
+  renamed.replace(renamed.find("name = \"default\""), 16, "name = \"regular\"");
+  const auto unknown = run_cli("validate " + write("renamed.toml", renamed).string());
+  EXPECT_EQ(unknown.code, 2);
+  EXPECT_NE(unknown.output.find("renamed.toml:21: sweep.source: \"segments.default.churn_hazard\" (calibrated in src.h5) "
+                                "names no parameter of this experiment (did you mean \"segments.regular.churn_hazard\"?) "
+                                "(segments.NAME.KEY with NAME one of: regular)"),
+            std::string::npos)
+      << unknown.output;
+  // `info` compares the policies across the draws (the numbers are checked against Python in
+  // tests/python/test_posterior.py).
+  const auto info = run_cli("info " + out.string());
+  EXPECT_EQ(info.code, 0) << info.output;
+  for (const char* part : {"Under the posterior: net value (discounted), months 1..12", "over 12 posterior draws x 8 replications",
+                           "95% credible interval", "What would narrow", "narrowed most by", "Only 12 draws"})
+    EXPECT_NE(info.output.find(part), std::string::npos) << part << "\n" << info.output;
 }

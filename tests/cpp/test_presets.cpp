@@ -120,7 +120,7 @@ TEST_F(Presets, APathIsRelativeToTheExperiment) {
 TEST_F(Presets, BadPresetsAreRefusedWithTheirFileAndLine) {
   EXPECT_EQ(problems("preset = \"markt\"\n"),
             "exp.toml:3: preset: no shipped preset is named \"markt\" (did you mean \"market\"?) (one of: market, other; "
-            "or a path to a preset file)");
+            "or a path to a preset file, with a '/' or ending in .toml)");
   EXPECT_EQ(problems("preset = \"nowhere/x.toml\"\n"),
             "exp.toml:3: preset: cannot read the preset file nowhere/x.toml: No such file or directory (a shipped "
             "preset's name, or a path to a preset file relative to the experiment)");
@@ -133,4 +133,25 @@ TEST_F(Presets, BadPresetsAreRefusedWithTheirFileAndLine) {
             "exp.toml:5: model.relaxation: value 7 is out of range (a number in [0, 1])");
   EXPECT_EQ(problems("preset = \"\"\n"),
             "exp.toml:3: preset: the preset name is empty (a shipped preset's name, or a path to a preset file)");
+  // Not a string: one problem, not also "empty".
+  EXPECT_EQ(problems("preset = 3\n"), "exp.toml:3: preset: expected a string, got an integer (a string)");
+}
+
+TEST_F(Presets, APresetsOwnProblemsNameItsFileAndLine) {
+  write("local/broken.toml", "[model\ngain = 1\n");
+  EXPECT_EQ(problems("preset = \"local/broken.toml\"\n"),
+            "local/broken.toml:1: not valid TOML: Error while parsing table header: expected ']', saw '\\n'");
+  write("local/range.toml", "[model]\nrelaxation = 0.1\n[[segments]]\nname = \"x\"\nshare = 0\n");
+  EXPECT_EQ(problems("preset = \"local/range.toml\"\n"),
+            "local/range.toml:5: segments.x.share: value 0 is out of range (a number > 0)");
+  write("local/binary.toml", std::string("[model]\ngain = \"\xff\"\n"));
+  EXPECT_EQ(problems("preset = \"local/binary.toml\"\n"),
+            "local/binary.toml:2: the file is not valid UTF-8 text (save it as UTF-8)");
+}
+
+TEST_F(Presets, WithoutShippedPresetsANameIsRefusedSayingSo) {
+  setenv("LOYALSIM_PRESETS", (dir_ / "none").c_str(), 1);
+  EXPECT_EQ(problems("preset = \"evidence\"\n"),
+            "exp.toml:3: preset: no shipped preset is named \"evidence\" (no preset ships with this build; a path to a "
+            "preset file, with a '/' or ending in .toml)");
 }

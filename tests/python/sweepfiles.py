@@ -105,6 +105,18 @@ def write_sweep(
         "points_total": np.int64(total),
         "points_done": np.int64(n_points),
         "complete": np.int64(complete),
+        # The provenance `loyalsim info` prints.
+        "model": "SRP-1",
+        "engine_version": "0.1.0",
+        "git_commit": "synthetic",
+        "experiment_sha256": "0" * 64,
+        "seed": np.uint64(1),
+        "prospects": np.int64(0),
+        "created_utc": "2026-01-01T00:00:00Z",
+        "host": "test",
+        "threads": np.int64(1),
+        "processes": np.int64(1),
+        "wall_seconds": 1.0,
     }
     xr.Dataset(data, coords=coords, attrs=attrs).to_netcdf(path, engine="h5netcdf")
     return path

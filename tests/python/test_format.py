@@ -1,9 +1,13 @@
 """loyalsim.format_row prints what the engine's table prints (the "mean ± half-width" part of _format).
 
-The cases and strings are those of tests/cpp/test_report_format.cpp.
+The cases and strings are those of tests/cpp/test_report_format.cpp; the last test checks `loyalsim info`'s
+whole table against loyalsim.policy_table on a file of the real engine.
 """
 import math
+import re
+import subprocess
 
+import loyalsim
 from loyalsim import format_row
 
 NAN = math.nan
@@ -37,3 +41,33 @@ def test_without_an_interval_three_significant_digits():
     assert cell(1_260_000, NAN, NAN) == "1.26M"
     assert cell(*around(0, 0), sign=True) == "+0 ± 0"
     assert cell(NAN, NAN, NAN) == "n/a"
+
+
+def _horizon_rows(text: str) -> tuple[list[str], dict[str, list[str]]]:
+    """The policies and the rows (label → cells) of `loyalsim info`'s horizon table; "Δ" rows keyed "<label> Δ"."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(" ") and "status_quo" in line)
+    policies, rows, label = lines[start].split(), {}, None
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        cells = re.split(r"\s{3,}", line.strip())
+        label = f"{label} Δ" if cells[0] == "Δ" else cells[0]
+        rows[label] = cells[1:]
+    return policies, rows
+
+
+def test_loyalsim_info_prints_the_numbers_of_policy_table(engine, results_path, ds):
+    """On an ordinary results file (no sweep) the engine's table is policy_table's means and intervals, formatted."""
+    text = subprocess.run([str(engine), "info", str(results_path)], capture_output=True, text=True, check=True).stdout
+    policies, rows = _horizon_rows(text)
+    table = loyalsim.policy_table(ds)
+    assert policies == list(table.index), text
+    measures = loyalsim.file_measures(ds)
+    assert list(rows) == [label for m in measures for label in (m.label, f"{m.label} Δ")], text
+    for m in measures:
+        t = table[m.name]
+        assert rows[m.label] == format_row(t["mean"], t["ci_low"], t["ci_high"], m.kind), m.name
+        rest = t.iloc[1:]
+        want = ["baseline"] + format_row(rest["diff_mean"], rest["diff_ci_low"], rest["diff_ci_high"], m.kind, sign=True)
+        assert rows[f"{m.label} Δ"] == want, m.name
