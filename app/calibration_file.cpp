@@ -501,41 +501,129 @@ void print_row(std::ostream& out, const std::vector<std::pair<std::string, int>>
   out << '\n';
 }
 
-}  // namespace
+// The target, parameter and generation tables of a fit, from its summary
+// (print_fit) or from its file (print_calibration_file): one layout.
+struct FitTables {
+  bool smc = false;
+  std::vector<std::string> target_name, target_quantity, target_tolerance, parameter, prior_kind;
+  FitSummary s;
+  std::vector<double> temperature, ess, acceptance;
+  std::vector<std::int64_t> simulations;
+};
 
-void print_fit(const Experiment& e, const CalibrationResult& r, const FitSummary& s, std::ostream& out) {
-  const Calibration& c = e.calibration;
-  const bool smc = r.smc.has_value();
-  out << "calibration of " << e.name << " (" << kCalibrationMethodNames[static_cast<int>(c.method)] << "): "
-      << s.stop_reason << ": " << s.stop_message << "\n\ntargets\n";
+void print_fit_tables(const FitTables& t, std::ostream& out) {
+  const FitSummary& s = t.s;
+  const bool smc = t.smc;
+  out << "targets\n";
   print_row(out, {{"target", 14}, {"quantity", 44}, {"target value", 26},
                   {smc ? "predictive mean [95%]" : "fit at fresh seeds [95%]", 30}, {"within", 8}});
-  for (std::size_t k = 0; k < c.targets.size(); ++k) {
-    const auto& t = c.targets[k];
+  for (std::size_t k = 0; k < t.target_name.size(); ++k) {
     const std::string within = smc ? fmt(100 * s.within_share[k]) + "%" : (s.within_share[k] > 0 ? "yes" : "NO");
-    print_row(out, {{t.target.name, 14}, {describe_target(e, t), 44}, {tolerance(t.target), 26},
+    print_row(out, {{t.target_name[k], 14}, {t.target_quantity[k], 44}, {t.target_tolerance[k], 26},
                     {fmt(s.predictive_mean[k]) + " [" + fmt(s.predictive_low[k]) + ", " + fmt(s.predictive_high[k]) + "]", 30},
                     {within, 8}});
   }
   out << "\nparameters\n";
   print_row(out, {{"parameter", 36}, {"prior", 12}, {"prior 95%", 24}, {smc ? "posterior mean [95%]" : "best fit", 30},
                   {smc ? "contraction" : "", 11}});
-  for (std::size_t p = 0; p < c.parameters.size(); ++p) {
-    const auto& par = c.parameters[p];
-    print_row(out, {{par.path, 36}, {cal::kPriorKindNames[static_cast<int>(par.prior.kind)], 12},
+  for (std::size_t p = 0; p < t.parameter.size(); ++p)
+    print_row(out, {{t.parameter[p], 36}, {t.prior_kind[p], 12},
                     {"[" + fmt(s.prior_low[p]) + ", " + fmt(s.prior_high[p]) + "]", 24},
                     {smc ? fmt(s.estimate[p]) + " [" + fmt(s.low[p]) + ", " + fmt(s.high[p]) + "]" : fmt(s.estimate[p]), 30},
                     {smc ? fmt(s.contraction[p]) : "", 11}});
+  if (!smc) return;
+  out << "\ngenerations\n";
+  print_row(out, {{"generation", 10}, {"temperature", 12}, {"ESS", 10}, {"acceptance", 10}, {"simulations", 12}});
+  for (std::size_t g = 0; g < t.temperature.size(); ++g)
+    print_row(out, {{std::to_string(g), 10}, {fmt(t.temperature[g]), 12}, {fmt(t.ess[g]), 10},
+                    {fmt(t.acceptance[g]), 10}, {std::to_string(t.simulations[g]), 12}});
+}
+
+std::string tolerance_in_file(const std::string& kind, double value, double sd, double low, double high, double soft) {
+  cal::Target t;
+  t.kind = kind == "at_least" ? cal::TargetKind::at_least
+           : kind == "at_most" ? cal::TargetKind::at_most
+           : kind == "range"   ? cal::TargetKind::range
+                               : cal::TargetKind::value;
+  t.value = value, t.sd = sd, t.low = low, t.high = high, t.soft = soft;
+  return tolerance(t);
+}
+
+}  // namespace
+
+void print_calibration_file(const std::filesystem::path& path, std::ostream& out) {
+  const h5::File f = h5::File::open_read(path);
+  FitTables t;
+  t.smc = f.string_attribute("method") == "abc-smc";
+  t.target_name = f.read_strings("target");
+  t.parameter = f.read_strings("parameter");
+  t.prior_kind = f.read_strings("prior_kind");
+  const auto quantity = f.read_strings("target_quantity"), kind = f.read_strings("target_kind");
+  const std::vector<std::string> filters[] = {f.read_strings("target_policy"), f.read_strings("target_band"),
+                                              f.read_strings("target_fact_class"), f.read_strings("target_segment")};
+  const char* filter_names[] = {"policy", "band", "class", "segment"};
+  const auto months = f.read_int64("target_months");
+  const auto value = f.read_doubles("target_value"), sd = f.read_doubles("target_sd"),
+             low = f.read_doubles("target_low"), high = f.read_doubles("target_high"),
+             soft = f.read_doubles("target_soft");
+  for (std::size_t k = 0; k < t.target_name.size(); ++k) {
+    std::string q = quantity[k];
+    for (std::size_t i = 0; i < 4; ++i)
+      if (!filters[i][k].empty()) q += std::string(" ") + filter_names[i] + "=" + filters[i][k];
+    if (months[k] > 0) q += " months=" + std::to_string(months[k]);
+    t.target_quantity.push_back(q);
+    t.target_tolerance.push_back(tolerance_in_file(kind[k], value[k], sd[k], low[k], high[k], soft[k]));
   }
-  if (smc) {
-    out << "\ngenerations\n";
-    print_row(out, {{"generation", 10}, {"temperature", 12}, {"ESS", 10}, {"acceptance", 10}, {"simulations", 12}});
-    for (std::size_t g = 0; g < r.smc->generations.size(); ++g) {
-      const auto& gen = r.smc->generations[g];
-      print_row(out, {{std::to_string(g), 10}, {fmt(gen.temperature), 12}, {fmt(gen.ess), 10},
-                      {fmt(gen.acceptance_rate), 10}, {std::to_string(gen.simulations), 12}});
+  FitSummary& s = t.s;
+  s.prior_low = f.read_doubles("prior_low"), s.prior_high = f.read_doubles("prior_high");
+  s.estimate = f.read_doubles("posterior_mean"), s.low = f.read_doubles("posterior_low");
+  s.high = f.read_doubles("posterior_high"), s.contraction = f.read_doubles("contraction");
+  s.predictive_mean = f.read_doubles("predictive_mean"), s.predictive_low = f.read_doubles("predictive_low");
+  s.predictive_high = f.read_doubles("predictive_high"), s.within_share = f.read_doubles("predictive_within");
+  if (t.smc) {
+    t.temperature = f.read_doubles("temperature"), t.ess = f.read_doubles("ess");
+    t.acceptance = f.read_doubles("acceptance_rate"), t.simulations = f.read_int64("simulations");
+  }
+  out << "calibration of " << f.string_attribute("experiment_name") << " (" << f.string_attribute("method")
+      << "): " << f.string_attribute("stop_reason") << ": " << f.string_attribute("stop_message") << '\n'
+      << "  engine " << f.string_attribute("engine_version") << ", seed " << f.uint64_attribute("seed")
+      << ", " << static_cast<std::int64_t>(f.number_attribute("simulations_total")) << " simulations of "
+      << static_cast<std::int64_t>(f.number_attribute("customers")) << " customers, written "
+      << f.string_attribute("created_utc") << "\n\n";
+  print_fit_tables(t, out);
+  const std::string conflicting = f.string_attribute("conflicting_targets");
+  if (!conflicting.empty()) {
+    std::string list = conflicting;
+    std::replace(list.begin(), list.end(), '\n', ',');
+    out << "\ntargets not met together: " << list << '\n';
+  }
+  out << "\nPosterior draws for a sweep: [sweep] design = \"posterior\", source = \"" << path.filename().string()
+      << "\"; the calibrated market as a preset: " << preset_path(path).string() << '\n';
+}
+
+void print_fit(const Experiment& e, const CalibrationResult& r, const FitSummary& s, std::ostream& out) {
+  const Calibration& c = e.calibration;
+  out << "calibration of " << e.name << " (" << kCalibrationMethodNames[static_cast<int>(c.method)] << "): "
+      << s.stop_reason << ": " << s.stop_message << "\n\n";
+  FitTables t;
+  t.smc = r.smc.has_value();
+  t.s = s;
+  for (const auto& target : c.targets) {
+    t.target_name.push_back(target.target.name);
+    t.target_quantity.push_back(describe_target(e, target));
+    t.target_tolerance.push_back(tolerance(target.target));
+  }
+  for (const auto& par : c.parameters) {
+    t.parameter.push_back(par.path);
+    t.prior_kind.push_back(cal::kPriorKindNames[static_cast<int>(par.prior.kind)]);
+  }
+  if (t.smc)
+    for (const auto& gen : r.smc->generations) {
+      t.temperature.push_back(gen.temperature), t.ess.push_back(gen.ess);
+      t.acceptance.push_back(gen.acceptance_rate), t.simulations.push_back(static_cast<std::int64_t>(gen.simulations));
     }
-  }
+  print_fit_tables(t, out);
+  const bool smc = t.smc;
   const std::uint64_t total = smc ? r.smc->simulations : r.fit->simulations;
   out << "\nsimulations: " << total << " of " << c.max_simulations << " (" << r.simulated << " run, " << r.cached
       << " from the checkpoint)\n";

@@ -59,6 +59,9 @@ PosteriorDraws read_posterior_draws(const std::filesystem::path& path, const std
 // SHA-256 of a file's bytes (hex).
 std::string file_sha256(const std::filesystem::path& path);
 
+// `loyalsim info` on a calibration file: the fit's tables as the file holds them.
+void print_calibration_file(const std::filesystem::path& path, std::ostream& out);
+
 // The stdout tables: after a fit, and for --check.
 void print_fit(const Experiment& e, const CalibrationResult& result, const FitSummary& summary, std::ostream& out);
 void print_check(const Experiment& e, const std::vector<TargetCheck>& checks, std::uint32_t replications,

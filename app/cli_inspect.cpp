@@ -1,8 +1,10 @@
-// `loyalsim info` and `loyalsim sensitivity`: reading a results file. Every
-// request is checked against the file before anything is printed.
+// `loyalsim info` and `loyalsim sensitivity`: reading a results file (info
+// also reads a calibration file). Every request is checked against the file
+// before anything is printed.
 #include <algorithm>
 #include <iostream>
 
+#include "app/calibration_file.hpp"
 #include "app/cli.hpp"
 #include "app/report.hpp"
 #include "app/results.hpp"
@@ -75,6 +77,15 @@ std::uint32_t parse_month(const std::string& month) {
 }  // namespace
 
 int info_command(const std::string& path, std::optional<std::size_t> point) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec) && H5Fis_hdf5(path.c_str()) > 0) {
+    const engine::h5::File probe = engine::h5::File::open_read(path);
+    if (probe.has_attribute("format") && probe.string_attribute("format") == kCalibrationFormat) {
+      if (point) throw engine::UsageError("--point: " + path + " is a calibration file, which has no points");
+      print_calibration_file(path, std::cout);
+      return 0;
+    }
+  }
   const engine::h5::File f = open_results_file(path);
   const bool sweep = f.has_attribute("sweep_design") && f.string_attribute("sweep_design") != "none";
   const std::size_t position = point ? position_of(f, path, *point) : 0;

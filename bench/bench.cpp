@@ -1,12 +1,18 @@
 // loyalsim_bench: node-months per second, peak bytes per node, thread scaling.
 //
-//   loyalsim_bench [--experiment FILE] [--threads 1,2] [--replications 2] [--memory-nodes 10000000]
+//   loyalsim_bench [--experiment FILE] [--threads 1,2] [--replications 2] [--memory-nodes 10000000] [--whole]
 //   loyalsim_bench --network-only [--network-nodes 200000,400000,10000000] [--threads 1,2] [--repeats 5]
 //
 // Speed: the experiment's population (default: experiments/policy-comparison.toml,
 // 100k customers + 100k prospects, 36 months), every policy of `replications`
 // replications through the same ensemble code as `loyalsim run`, at each
 // thread count; node-months = (customers + prospects) x months x runs.
+// Phases: thread-seconds per phase of the month (engine/phases.hpp) of those runs.
+// Speed of light: the same state streamed once a month, and the customers'
+// monthly draws alone, at each thread count (speed_of_light below).
+// Whole command (--whole): `loyalsim run FILE` with the file's own replications,
+// network builds, warm-up and the results file included; node-months count the
+// horizon's months (the warm-up's are extra work on top).
 // Memory: a child process builds a population of --memory-nodes nodes (network
 // included) and simulates 12 months of one policy; its peak resident set over
 // the process baseline, divided by the nodes, is the figure reported.
@@ -33,6 +39,8 @@
 #include "app/experiment.hpp"
 #include "engine/network.hpp"
 #include "engine/phases.hpp"
+#include "engine/random.hpp"
+#include "models/srp1/model.hpp"
 
 using namespace loyalsim;
 
@@ -155,6 +163,67 @@ void measure_network(const app::Experiment& e, std::uint32_t nodes, const std::v
               baseline / 1048576.0, 100.0 * static_cast<double>(huge) / static_cast<double>(ring_bytes));
 }
 
+// The speed of light of a month, measured on this machine in this run: (a)
+// streaming the per-node state of every lane once (read and write, the
+// least a month can touch; its size is run_state_bytes), and (b) the draws
+// every customer needs every month whether or not anything happens (one
+// Philox block: failure and churn), in the batched form the kernel uses.
+// Each is a bound the kernel cannot beat; their sum is the tighter one.
+void speed_of_light(const srp1::Scenario& sc, int threads) {
+  const std::uint64_t nodes = sc.population.customers + sc.population.prospects;
+  const std::size_t lanes = std::min(sc.policies.size(), srp1::max_lanes());
+  const std::size_t words = srp1::run_state_bytes(sc, lanes) / sizeof(std::uint64_t);
+  std::vector<std::uint64_t> state(words, 1);
+  constexpr int kMonths = 12;
+  double stream_s = 1e300;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int m = 0; m < kMonths; ++m) {
+#pragma omp parallel for num_threads(threads) schedule(static)
+      for (std::size_t i = 0; i < words; ++i) state[i] = state[i] * 3 + 1;
+    }
+    stream_s = std::min(stream_s, seconds_since(t0));
+  }
+  std::vector<std::uint32_t> ids(2048);
+  std::vector<double> a(ids.size()), b(ids.size());
+  double draw_s = 1e300;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int m = 0; m < kMonths; ++m) {
+      const engine::RandomStream rng(1, 0, static_cast<std::uint32_t>(m + 1), srp1::kFailureDraw);
+#pragma omp parallel for num_threads(threads) schedule(static) firstprivate(ids, a, b)
+      for (std::uint64_t first = 0; first < sc.population.customers; first += 2048) {
+        const std::size_t n = std::min<std::uint64_t>(2048, sc.population.customers - first);
+        for (std::size_t i = 0; i < n; ++i) ids[i] = static_cast<std::uint32_t>(first + i);
+        rng.uniform_pairs(ids.data(), n, a.data(), b.data());
+      }
+    }
+    draw_s = std::min(draw_s, seconds_since(t0));
+  }
+  const double lane_node_months = static_cast<double>(nodes) * kMonths * lanes;
+  std::printf("speed of light, %d thread(s), %zu lanes a pass: streaming the state (%.0f B/node) %.0fM node-months/s "
+              "(%.1f GB/s); the customers' monthly draws %.0fM; both %.0fM\n",
+              threads, lanes, 8.0 * words / nodes, lane_node_months / stream_s / 1e6,
+              2.0 * 8.0 * words * kMonths / stream_s / 1e9, lane_node_months / draw_s / 1e6,
+              lane_node_months / (stream_s + draw_s) / 1e6);
+}
+
+// Wall seconds of the whole command `loyalsim run EXPERIMENT` (network builds,
+// warm-up and the file write included) at `threads`, fastest of two.
+double whole_command(const std::string& experiment, int threads) {
+  const std::string out = "/tmp/loyalsim-bench-" + std::to_string(getpid()) + ".h5";
+  const std::string cmd = std::string(LOYALSIM_BINARY) + " run '" + experiment + "' -o " + out +
+                          " --force -q --threads " + std::to_string(threads) + " > /dev/null";
+  double best = 1e300;
+  for (int rep = 0; rep < 2; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
+    best = std::min(best, seconds_since(t0));
+  }
+  std::remove(out.c_str());
+  return best;
+}
+
 // Runs f in a child process; false if it failed.
 template <class F>
 bool in_child(F&& f) {
@@ -177,7 +246,7 @@ int main(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
   std::uint32_t replications = 2;
   std::uint64_t memory_nodes = 10'000'000;
-  bool network_only = false;
+  bool network_only = false, whole = false;
   std::vector<std::uint32_t> network_nodes = {200'000, 400'000, 10'000'000};
   int repeats = 5;
   cli.add_option("--experiment", experiment, "experiment whose population is benchmarked");
@@ -185,6 +254,7 @@ int main(int argc, char** argv) {
   cli.add_option("--replications", replications, "replications per measurement");
   cli.add_option("--memory-nodes", memory_nodes, "population of the memory measurement (0: skip)");
   cli.add_flag("--network-only", network_only, "benchmark the network builder only");
+  cli.add_flag("--whole", whole, "also time the whole `loyalsim run` of the experiment, with its own replications");
   cli.add_option("--network-nodes", network_nodes, "network sizes (with --network-only)")->delimiter(',');
   cli.add_option("--repeats", repeats, "builds per network measurement; the fastest is reported")
       ->check(CLI::PositiveNumber);
@@ -192,6 +262,7 @@ int main(int argc, char** argv) {
 
   try {
     app::Experiment e = app::load_experiment(experiment);
+    const std::uint32_t file_replications = e.replications;  // the whole command runs them all
     e.replications = replications;
     if (network_only) {
       for (const std::uint32_t nodes : network_nodes)
@@ -234,7 +305,17 @@ int main(int argc, char** argv) {
                   threads, plan.concurrent, plan.per_run, s, rate / 1e6, rate / base_rate,
                   ens.run(0, 0, 0).at(srp1::kActive, sc.horizon_months));
     }
+    for (const int threads : thread_counts) speed_of_light(sc, threads);
     std::fflush(stdout);
+    if (whole) {
+      const double months = static_cast<double>(sc.horizon_months) * sc.policies.size() * file_replications;
+      for (const int threads : thread_counts) {
+        const double s = whole_command(experiment, threads);
+        std::printf("whole command: loyalsim run %s --threads %d: %.2f s wall, %.1fM node-months/s "
+                    "(%u replications, file write included)\n",
+                    experiment.c_str(), threads, s, nodes * months / s / 1e6, file_replications);
+      }
+    }
 
   } catch (const std::exception& ex) {
     std::fprintf(stderr, "loyalsim_bench: %s\n", ex.what());

@@ -138,6 +138,18 @@ TEST_F(Calibrate, AbcSmcRecoversKnownParametersOfTheRealModel) {
   EXPECT_NE(preset.find("[model]"), std::string::npos);
   EXPECT_NE(preset.find("churn_hazard = " + number(read(out, "posterior_mean")[1]).substr(0, 6)), std::string::npos)
       << preset;
+  // `loyalsim info` on the file prints the fit's tables as calibrate did.
+  const auto info = run_cli("info " + out.string());
+  ASSERT_EQ(info.code, 0) << info.output;
+  for (const std::string line : {"temperature_one", "posterior mean [95%]", "contraction", "generations"})
+    EXPECT_NE(info.output.find(line), std::string::npos) << line << "\n" << info.output;
+  const auto posterior_row = [](const std::string& text) {
+    const auto at = text.find("segments.default.churn_hazard");
+    return at == std::string::npos ? std::string() : text.substr(at, text.find('\n', at) - at);
+  };
+  EXPECT_FALSE(posterior_row(info.output).empty()) << info.output;
+  EXPECT_EQ(posterior_row(info.output), posterior_row(r.output));
+  EXPECT_EQ(run_cli("info " + out.string() + " --point 1").code, 2);
 }
 
 TEST_F(Calibrate, OptimizeRecoversThemToo) {
