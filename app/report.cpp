@@ -234,14 +234,18 @@ HorizonTable horizon_table(const std::filesystem::path& results, std::size_t poi
   table.replications = static_cast<std::uint32_t>(shape.at(2));
   // The measures are srp1::kMeasureInfo, the definitions every 1.1 file also
   // carries in its `measures` attribute.
+  table.customers = f.number_attribute("customers");
+  table.represents = f.has_attribute("represents") ? f.number_attribute("represents") : table.customers;
+  table.factor = table.customers > 0 ? table.represents / table.customers : 1.0;
   MeasureReader reader(f, point, 1);
   for (const auto& m : srp1::kMeasureInfo) {
     if (!reader.present(m)) continue;
     const Runs runs = reader.values(m);
+    const double factor = std::string(m.kind) == "share" ? 1.0 : table.factor;
     std::vector<std::vector<double>> values(runs.policies, std::vector<double>(runs.reps));
     for (std::size_t p = 0; p < runs.policies; ++p)
-      for (std::size_t r = 0; r < runs.reps; ++r) values[p][r] = runs.at(0, p, r);
-    table.measures.push_back({m.label, m.kind, std::move(values)});
+      for (std::size_t r = 0; r < runs.reps; ++r) values[p][r] = runs.at(0, p, r) * factor;
+    table.measures.push_back({m.name, m.label, m.kind, std::move(values)});
   }
   return table;
 }
@@ -254,6 +258,10 @@ void print_table(const HorizonTable& t, std::ostream& out) {
       << "Money, WOM and shares are totals over months 1.." << t.month
       << "; net value is after recovery, programme and acquisition costs; shares are of all recoveries\n"
          "(complaints and proactive); retention is of the initial customers.\n";
+  if (t.factor != 1.0)
+    out << "Counts, money and WOM at the firm's scale: x " << std::setprecision(4) << t.factor << std::setprecision(6)
+        << " the simulation's (population.represents " << static_cast<std::uint64_t>(t.represents) << " / "
+        << static_cast<std::uint64_t>(t.customers) << " simulated customers); per customer = per real customer.\n";
 
   // Cells first, so columns can be sized to fit.
   std::vector<std::string> labels;
@@ -275,6 +283,13 @@ void print_table(const HorizonTable& t, std::ostream& out) {
     rows.push_back(format_row(level, m.kind, false));
     labels.push_back("  Δ");
     rows.push_back(dv);
+    if (m.name == "net_value" && t.represents > 0) {  // what it is worth per (real) customer
+      for (auto& x : diff) x.mean /= t.represents, x.low /= t.represents, x.high /= t.represents;
+      std::vector<std::string> per = format_row(diff, m.kind, true);
+      per.insert(per.begin(), "");
+      labels.push_back("  Δ per customer");
+      rows.push_back(per);
+    }
   }
 
   std::size_t label_width = 0;

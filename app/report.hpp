@@ -17,9 +17,10 @@ namespace loyalsim::app {
 
 // One row of the comparison: a quantity per replication for each policy.
 struct HorizonMeasure {
+  std::string name;                          // srp1::kMeasureInfo's
   std::string label;
   std::string kind;                          // "count", "share", "money", "messages"
-  std::vector<std::vector<double>> values;   // [policy][replication]
+  std::vector<std::vector<double>> values;   // [policy][replication], at the firm's scale
 };
 
 // One measure per run: [point][policy][replication], flattened.
@@ -42,6 +43,9 @@ struct HorizonTable {
   std::uint32_t replications = 0;
   std::vector<HorizonMeasure> measures;
   std::string point_values;  // "model.gain = 0.6, ..." for a point of a sweep
+  // population.represents over the simulated customers: counts, money and
+  // messages are multiplied by it (shares are not); 1 without `represents`.
+  double customers = 0, represents = 0, factor = 1.0;
 };
 
 // Reads the results file and builds the table at the horizon: active

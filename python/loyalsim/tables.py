@@ -43,7 +43,7 @@ import pandas as pd
 import xarray as xr
 
 from ._stats import mean_ci, point_label, point_parameters, resolve_month, select_point
-from .measures import BUILTIN_1_0, cumulative, file_measures, horizon_values
+from .measures import BUILTIN_1_0, cumulative, display_factor, file_measures, firm_customers, horizon_values
 from .posterior import COLUMNS as POSTERIOR_COLUMNS
 from .posterior import is_posterior_sweep, posterior_table
 
@@ -97,6 +97,13 @@ def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int | None 
     paradox share); ``table.attrs`` records month, point, replications,
     baseline and the swept parameters' values at that point.
 
+    Counts, money and messages are at the firm's scale: multiplied by
+    ``population.represents`` / the simulated customers (``attrs["factor"]``;
+    1 when the experiment has no ``represents``), as ``loyalsim info`` prints
+    them; shares are not. ``attrs["represents"]`` is the firm's customers, so
+    ``table[("net_value", "diff_mean")] / table.attrs["represents"]`` is the
+    contrast per real customer (``info``'s "Δ per customer" row).
+
     >>> table = loyalsim.policy_table(ds)                              # doctest: +SKIP
     >>> table["net_value"]                      # one metric, all statistics  # doctest: +SKIP
     >>> table.xs("mean", axis=1, level="statistic")   # all means     # doctest: +SKIP
@@ -109,7 +116,7 @@ def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int | None 
     columns = {}
     for m in file_measures(ds):
         name = m.name
-        v = out[name].values  # (policy, replication)
+        v = out[name].values * display_factor(ds, m)  # (policy, replication), at the firm's scale
         base = v[:1]
         mean, lo, hi, _ = mean_ci(v)
         dmean, dlo, dhi, _ = mean_ci(v - base)
@@ -127,5 +134,7 @@ def policy_table(ds: xr.Dataset, month: int | None = None, *, point: int | None 
         replications=int(ds.sizes["replication"]),
         baseline=policies[0],
         parameters=point_parameters(select_point(ds, point)),
+        factor=display_factor(ds),
+        represents=firm_customers(ds),
     )
     return table

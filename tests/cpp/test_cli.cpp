@@ -11,6 +11,9 @@
 #include <fstream>
 #include <string>
 
+#include <sstream>
+
+#include "app/report.hpp"
 #include "cli_support.hpp"
 #include "engine/hdf5.hpp"
 
@@ -98,6 +101,34 @@ TEST_F(Cli, RunWritesResultsAndPrintsTheTable) {
   const auto table_start = [](const std::string& s) { return s.substr(s.find("cli-test: month")); };
   const std::string run_table = table_start(r.output);
   EXPECT_EQ(table_start(info.output), run_table.substr(0, run_table.find("\nresults: ")));
+}
+
+// population.represents = 10 x the simulated customers: the same runs, and
+// the table shows every count, money and message total 10 times over (shares
+// as they are), says so, and gives the net value's contrast per real customer.
+TEST_F(Cli, TheTableIsAtTheFirmsScale) {
+  const auto plain = dir_ / "plain.h5", firm = dir_ / "firm.h5";
+  ASSERT_EQ(run_cli("run " + experiment_.string() + " -q -o " + plain.string()).code, 0);
+  std::string text = read_text(experiment_);
+  text.replace(text.find("prospects = 3_000"), 17, "prospects = 3_000\nrepresents = 30_000");
+  const auto scaled = dir_ / "firm.toml";
+  std::ofstream(scaled) << text;
+  ASSERT_EQ(run_cli("run " + scaled.string() + " -q -o " + firm.string()).code, 0);
+  const loyalsim::app::HorizonTable a = loyalsim::app::horizon_table(plain), b = loyalsim::app::horizon_table(firm);
+  EXPECT_EQ(a.factor, 1.0);
+  EXPECT_EQ(b.factor, 10.0);
+  ASSERT_EQ(a.measures.size(), b.measures.size());
+  for (std::size_t m = 0; m < a.measures.size(); ++m) {
+    const double factor = a.measures[m].kind == "share" ? 1.0 : 10.0;
+    for (std::size_t p = 0; p < a.measures[m].values.size(); ++p)
+      for (std::size_t r = 0; r < a.measures[m].values[p].size(); ++r)
+        EXPECT_DOUBLE_EQ(b.measures[m].values[p][r], factor * a.measures[m].values[p][r]) << a.measures[m].name;
+  }
+  std::ostringstream printed;
+  loyalsim::app::print_table(b, printed);
+  EXPECT_NE(printed.str().find("x 10 the simulation's (population.represents 30000 / 3000"), std::string::npos)
+      << printed.str();
+  EXPECT_NE(printed.str().find("Δ per customer"), std::string::npos) << printed.str();
 }
 
 TEST_F(Cli, DatasetsAreIdenticalAtOneTwoAndThreeThreads) {

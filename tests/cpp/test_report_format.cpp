@@ -59,7 +59,7 @@ TEST(ReportFormat, TheDifferenceRowHasItsOwnScale) {
   std::vector<double> better = base;
   const double gain[] = {29e3, 31e3, 30e3, 30e3};
   for (std::size_t r = 0; r < 4; ++r) better[r] += gain[r];
-  t.measures = {{"net value", "money", {base, better}}};
+  t.measures = {{"net_value", "net value", "money", {base, better}}};
   std::ostringstream out;
   loyalsim::app::print_table(t, out);
   // Level: sd 8,165, half-width t(0.975, 3) x 8165 / 2 = 12,990, in k from 1.26M (12.99k in M

@@ -44,16 +44,20 @@ def test_without_an_interval_three_significant_digits():
 
 
 def _horizon_rows(text: str) -> tuple[list[str], dict[str, list[str]]]:
-    """The policies and the rows (label → cells) of `loyalsim info`'s horizon table; "Δ" rows keyed "<label> Δ"."""
+    """The policies and the rows (label → cells) of `loyalsim info`'s horizon table; "Δ" rows keyed "<label> Δ",
+    "Δ per customer" rows "<label> Δ per customer"."""
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith(" ") and "status_quo" in line)
-    policies, rows, label = lines[start].split(), {}, None
+    policies, rows, measure = lines[start].split(), {}, None
     for line in lines[start + 1 :]:
         if not line.strip():
             break
         cells = re.split(r"\s{3,}", line.strip())
-        label = f"{label} Δ" if cells[0] == "Δ" else cells[0]
-        rows[label] = cells[1:]
+        if cells[0] in ("Δ", "Δ per customer"):
+            rows[f"{measure} {cells[0]}"] = cells[1:]
+        else:
+            measure = cells[0]
+            rows[measure] = cells[1:]
     return policies, rows
 
 
@@ -64,7 +68,13 @@ def test_loyalsim_info_prints_the_numbers_of_policy_table(engine, results_path, 
     table = loyalsim.policy_table(ds)
     assert policies == list(table.index), text
     measures = loyalsim.file_measures(ds)
-    assert list(rows) == [label for m in measures for label in (m.label, f"{m.label} Δ")], text
+    per_customer = {m.name: f"{m.label} Δ per customer" for m in measures if m.name == "net_value"}
+    assert list(rows) == [label for m in measures
+                          for label in (m.label, f"{m.label} Δ") + ((per_customer[m.name],) if m.name in per_customer else ())], text  # fmt: skip
+    firm = table.attrs["represents"]
+    rest = table["net_value"].iloc[1:]
+    assert rows[per_customer["net_value"]] == format_row(
+        rest["diff_mean"] / firm, rest["diff_ci_low"] / firm, rest["diff_ci_high"] / firm, "money", sign=True)
     for m in measures:
         t = table[m.name]
         assert rows[m.label] == format_row(t["mean"], t["ci_low"], t["ci_high"], m.kind), m.name

@@ -118,3 +118,18 @@ def test_bad_month_and_point(ds):
         loyalsim.policy_table(ds, month=-1)
     with pytest.raises(IndexError, match=r"point 1 does not exist: this file has points 0 … 0"):
         loyalsim.policy_table(ds, point=1)
+
+
+def test_counts_and_money_are_at_the_firms_scale_and_shares_are_not(ds):
+    """represents = 3 x customers: every count, money and message statistic x 3, shares unchanged."""
+    plain = loyalsim.policy_table(ds)
+    firm = ds.copy()
+    firm.attrs = dict(ds.attrs, represents=3 * int(ds.attrs["customers"]))
+    scaled = loyalsim.policy_table(firm)
+    assert plain.attrs["factor"] == 1.0 and scaled.attrs["factor"] == 3.0
+    assert scaled.attrs["represents"] == 3 * CUSTOMERS
+    for m in loyalsim.file_measures(ds):
+        for stat in ("mean", "ci_low", "ci_high", "diff_mean", "diff_ci_low", "diff_ci_high"):
+            factor = 1.0 if m.kind == "share" else 3.0
+            np.testing.assert_allclose(scaled[(m.name, stat)], factor * plain[(m.name, stat)], rtol=1e-12)
+        np.testing.assert_array_equal(scaled[(m.name, "p_beats_baseline")], plain[(m.name, "p_beats_baseline")])
