@@ -357,3 +357,80 @@ TEST(ModelLevers, TargetCountsAddUpToTheMetrics) {
   EXPECT_GT(first, 0);
   EXPECT_EQ(c.first_failures[0], 0);
 }
+
+// Every recovery pays the policy's gesture (gesture x gesture_cost) on top of
+// handling and compensation: with neither, recovery_cost is exactly 10 per
+// recovery (complaints and proactive ones), month by month.
+TEST(ModelLevers, RecoveryCostCountsTheGesture) {
+  Scenario sc = market(6);
+  srp1::Policy& p = sc.policies[1];
+  p.compensation = 0.0;
+  p.cost_per_contact = 0.0;
+  p.gesture = 1.0;
+  p.gesture_cost = 10.0;
+  const RunResult r = run(sc, 1);
+  double recoveries = 0;
+  for (std::uint32_t t = 1; t <= 6; ++t) {
+    const double n = r.at(srp1::kComplaints, t) + r.at(srp1::kProactiveRecoveries, t);
+    EXPECT_EQ(r.at(srp1::kRecoveryCost, t), 10.0 * n) << t;
+    recoveries += n;
+  }
+  EXPECT_GT(recoveries, 100);
+}
+
+// A customer who churns in the warm-up is replaced by a new one with no
+// history (MODEL.md 1.1): f = b = 0. Here every customer fails every month,
+// complains (logit +6) unless a recovery ever dissatisfied them (then
+// 6 - 26 = -20: never), every recovery dissatisfies (expectation 1, no noise), and everyone
+// churns (hazard 50; failure rate 50, so P(failure) = 1 - e^-50 = 1): after
+// one warm-up month every node holds a fresh
+// customer, so month 1's complaints are Binomial(N, logistic(6) = 0.9975). A
+// replacement that inherited b >= 1 would complain with probability 2e-6.
+TEST(ModelLevers, AWarmUpReplacementStartsWithoutHistory) {
+  Scenario sc = quiet(5'000, 1);
+  sc.warmup_months = 1;
+  sc.segments[0].failure_rate = 50.0;
+  sc.segments[0].churn_hazard = 50.0;
+  sc.model.complaint_intercept = 6.0;
+  sc.model.complaint_severity = 0.0;
+  sc.model.complaint_blame = 0.0;
+  sc.model.complaint_after_bad = -26.0;
+  sc.model.expectation_base = 1.0;
+  sc.model.expectation_severity = 0.0;
+  sc.model.disconfirmation_sd = 0.0;
+  const RunResult r = run(sc);
+  const double failures = r.at(srp1::kFailures, 1), p = logistic(6.0);
+  ASSERT_EQ(failures, 5'000);
+  EXPECT_NEAR(r.at(srp1::kComplaints, 1), failures * p, kZ * binomial_sd(failures, p) + 1.0);
+}
+
+// An adopting prospect starts from its own initial-satisfaction draw, like an
+// initial customer, not from the segment mean. With no failures, no relaxation
+// and no tenure effect, the churn hazard exp(8 (0.7 - S)) is strongly convex
+// in S, so the adopters' (won in month 1) churn share in their first month,
+// month 2, equals the initial customers' in theirs, month 1 (the same
+// distribution of S, before churn selects the survivors) within binomial noise;
+// adopters all at the mean (S = 0.5) would churn at 1 - exp(-0.01 e^1.6) =
+// 4.8% against about 14% with the draws' spread (sd 0.25).
+TEST(ModelLevers, AdoptersStartFromTheirOwnSatisfactionDraw) {
+  Scenario sc = market(2);
+  sc.population.customers = 20'000;
+  sc.population.prospects = 20'000;
+  sc.wom.advertising = 0.5;
+  sc.segments[0].failure_rate = 0.0;
+  sc.segments[0].churn_hazard = 0.01;
+  sc.segments[0].satisfaction_mean = 0.5;
+  sc.segments[0].satisfaction_sd = 0.25;
+  sc.model.churn_satisfaction = 8.0;
+  sc.model.relaxation = 0.0;
+  sc.model.churn_tenure = 0.0;
+  const RunResult r = run(sc);
+  const double adopters = r.at(srp1::kAcquired, 1), initial = 20'000;
+  const double initial_churned = initial - r.at(srp1::kCohortActive, 1);
+  const double adopters_churned = r.at(srp1::kChurned, 2) - (r.at(srp1::kCohortActive, 1) - r.at(srp1::kCohortActive, 2));
+  const double p_initial = initial_churned / initial, p_adopters = adopters_churned / adopters;
+  ASSERT_GT(adopters, 5'000);
+  EXPECT_GT(p_initial, 0.10);  // the spread's convexity: far above the 4.8% at the mean
+  const double sd = std::sqrt(p_initial * (1 - p_initial) * (1 / initial + 1 / adopters));
+  EXPECT_NEAR(p_adopters, p_initial, kZ * sd);
+}

@@ -76,6 +76,8 @@ TEST(ModelFunctions, JusticeDimensions) {
   // Distributive (F9): sqrt(0.25) = 0.5; 1 for 1 < r <= 1.5; 1 - 0.5 (2 - 1.5) = 0.75; floor 0.
   EXPECT_NEAR(proc::distributive_justice(0.25, 0.5), 0.5, kTight);
   EXPECT_EQ(proc::distributive_justice(1.5, 0.5), 1.0);
+  EXPECT_EQ(proc::distributive_justice(1.25, 0.5), 1.0);  // the plateau holds from 1 to 1.5
+  EXPECT_NEAR(proc::distributive_justice(1.6, 0.5), 0.95, kTight);
   EXPECT_NEAR(proc::distributive_justice(2.0, 0.5), 0.75, kTight);
   EXPECT_EQ(proc::distributive_justice(9.0, 0.5), 0.0);
   // Interactional: weights (0.3, 0.25, 0.15, 0.15, 0.15) sum 1; apology 1, empathy 0.5: 0.3 + 0.125.
