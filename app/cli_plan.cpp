@@ -8,6 +8,7 @@
 
 #include "app/cli.hpp"
 #include "app/ensemble.hpp"
+#include "app/report.hpp"
 #include "engine/progress.hpp"
 
 namespace loyalsim::app::cli {
@@ -30,7 +31,7 @@ void print_plan(const Experiment& e, int threads, int processes, std::ostream& o
     out << kSweepDesignNames[static_cast<int>(e.sweep.design)] << " sweep of " << e.sweep.dims() << " parameter(s), "
         << e.points() << " points x ";
   }
-  out << sc.policies.size() << " policies x " << e.replications << " replications = " << est.runs << " runs of "
+  out << sc.policies.size() << " policies x " << count_of(e.replications, "replication") << " = " << est.runs << " runs of "
       << sc.population.customers + sc.population.prospects << " nodes x " << sc.horizon_months << " months\n"
       << "  threads " << threads << " (" << plan.concurrent << " unit(s) at once x " << plan.per_run
       << " thread(s) each); estimated " << engine::format_duration(std::max(1.0, est.seconds)) << ", peak memory ~"
@@ -57,8 +58,8 @@ void print_preset(const Experiment& e, std::ostream& out) {
 
 int validate_command(const std::string& path, int threads) {
   const Experiment e = load_experiment(path);
-  std::cout << path << ": ok: " << e.name << ", " << e.scenario.policies.size() << " policies x " << e.replications
-            << " replications, " << e.scenario.population.customers << " customers + "
+  std::cout << path << ": ok: " << e.name << ", " << e.scenario.policies.size() << " policies x "
+            << count_of(e.replications, "replication") << ", " << e.scenario.population.customers << " customers + "
             << e.scenario.population.prospects << " prospects, " << e.scenario.horizon_months << " months -> "
             << e.output_path.string() << '\n';
   print_plan(e, threads > 0 ? threads : omp_get_max_threads(), 1, std::cout);

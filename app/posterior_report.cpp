@@ -193,8 +193,8 @@ void print_legend(const std::vector<std::pair<std::string, std::string>>& lines,
 void print_posterior_decision(const PosteriorDecision& d, std::ostream& out) {
   const std::string& base = d.policies.front().policy;
   out << "Under the posterior: " << d.label << ", months 1.." << d.month << "; Δ = paired difference to " << base
-      << ",\nover " << d.draws << " posterior draws x " << d.replications
-      << " replications (each replication's seed the same at every draw).\n"
+      << ",\nover " << d.draws << " posterior draws x " << count_of(d.replications, "replication")
+      << " (each replication's seed the same at every draw).\n"
       << units_line(d) << "\n\n";
   print_columns(decision_cells(d), out);
   out << '\n';

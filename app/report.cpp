@@ -252,8 +252,8 @@ HorizonTable horizon_table(const std::filesystem::path& results, std::size_t poi
 
 void print_table(const HorizonTable& t, std::ostream& out) {
   const std::size_t P = t.policies.size();
-  out << t.experiment << ": month " << t.month << ", " << t.replications
-      << " replications. Mean ± 95% CI half-width; Δ = paired difference to " << t.policies.front()
+  out << t.experiment << ": month " << t.month << ", " << count_of(t.replications, "replication")
+      << ". Mean ± 95% CI half-width; Δ = paired difference to " << t.policies.front()
       << ".\n" << (t.point_values.empty() ? "" : "Point values: " + t.point_values + ".\n")
       << "Money, WOM and shares are totals over months 1.." << t.month
       << "; net value is after recovery, programme and acquisition costs; shares are of all recoveries\n"

@@ -116,6 +116,11 @@ PosteriorDecision posterior_decision(const std::filesystem::path& results, const
 // columns mean.
 void print_posterior_decision(const PosteriorDecision& d, std::ostream& out);
 
+// "1 replication", "4 replications": a count and its noun, singular for one.
+inline std::string count_of(std::uint64_t n, const std::string& noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
 // The provenance of a results file: experiment, seed, engine, when, how.
 void print_provenance(const std::filesystem::path& results, std::ostream& out);
 

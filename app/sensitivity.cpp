@@ -6,9 +6,10 @@
 #include <map>
 #include <sstream>
 
+#include "app/report.hpp"
+#include "app/results.hpp"
 #include "engine/config.hpp"
 #include "engine/errors.hpp"
-#include "app/results.hpp"
 #include "engine/hdf5.hpp"
 #include "engine/sensitivity.hpp"
 
@@ -221,7 +222,7 @@ SensitivityResult analyse_sensitivity(const std::filesystem::path& path, const S
   res.points_used = use.size();
   res.outcome = std::string(opt.contrast ? "paired difference to " + policy_names[0] + " of " : "") +
                 (flow ? "the sum of " + opt.metric + " over months 1..t" : opt.metric + " at month t") +
-                ", mean over " + std::to_string(R) + " replications";
+                ", mean over " + count_of(R, "replication");
   std::vector<double> values(use.size() * R);
   for (const std::size_t pol : policies)
     for (const std::uint32_t t : months) {

@@ -340,7 +340,8 @@ def test_loyalsim_info_prints_the_numbers_of_posterior_decision(engine, engine_s
     assert _rows(text, "policy Δ mean") == decision, text
     assert _rows(text, "policy parameters") == split, text
     runs = d.attrs["draws"] * d.attrs["replications"]
-    assert f"over {d.attrs['draws']} posterior draws x {d.attrs['replications']} replications" in text
+    reps = d.attrs["replications"]
+    assert f"over {d.attrs['draws']} posterior draws x {reps} replication{'' if reps == 1 else 's'}" in text
     assert f"the share of the {runs} runs" in text
     assert (f"Only {d.attrs['draws']} draws" in text) == (d.attrs["draws"] < FEW_DRAWS)
     assert ("Money in currency units at the firm's scale: x 50 the simulation's (population.represents 50000 / 1000 "
