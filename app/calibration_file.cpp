@@ -378,16 +378,7 @@ FitSummary summarise_fit(const Experiment& e, const CalibrationResult& result) {
 
 void write_calibration_file(const std::filesystem::path& path, const Experiment& e, const CalibrationResult& result,
                             const FitSummary& summary, const RunFacts& facts) {
-  const auto tmp = temporary_path(path);
-  struct RemoveUnlessPublished {
-    const std::filesystem::path& file;
-    bool published = false;
-    ~RemoveUnlessPublished() {
-      std::error_code ec;
-      if (!published) std::filesystem::remove(file, ec);
-    }
-  } cleanup{tmp};
-  {
+  write_then_publish(path, [&](const std::filesystem::path& tmp) {
     h5::File f = h5::File::create(tmp);
     const Dims d = write_specs(f, e);
     write_summary(f, d, summary);
@@ -395,9 +386,7 @@ void write_calibration_file(const std::filesystem::path& path, const Experiment&
     else write_optimize(f, d, *result.fit);
     write_provenance(f, e, result, summary, facts);
     f.close();
-  }
-  engine::publish_file(tmp, path);
-  cleanup.published = true;
+  });
 }
 
 std::filesystem::path preset_path(const std::filesystem::path& file) {

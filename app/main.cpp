@@ -93,8 +93,9 @@ void add_validate_and_info(CLI::App& app, Commands& c) {
   c.validate->add_option("experiment", c.validate_path, "experiment file (TOML)")->required();
   c.validate->add_option("--threads", c.validate_threads, "threads the estimate assumes (default: all cores)")
       ->check(CLI::Range(1, 4096));
-  c.info = app.add_subcommand("info", "print the provenance and policy table (or sweep summary) of a results file");
-  c.info->add_option("results", c.info_path, "results file (HDF5)")->required();
+  c.info = app.add_subcommand("info", "print the provenance and policy table (or sweep summary) of a results file, "
+                                      "or the fit of a calibration file");
+  c.info->add_option("results", c.info_path, "results or calibration file (HDF5)")->required();
   c.info->add_option("--point", c.info_point, "the policy table of one sweep point (its index in the design)");
 }
 

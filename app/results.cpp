@@ -108,6 +108,22 @@ std::filesystem::path partial_path(const std::filesystem::path& results) {
 
 std::filesystem::path temporary_path(const std::filesystem::path& target) { return target.string() + ".tmp"; }
 
+void write_then_publish(const std::filesystem::path& path,
+                        const std::function<void(const std::filesystem::path& tmp)>& write) {
+  const auto tmp = temporary_path(path);
+  struct RemoveUnlessPublished {
+    const std::filesystem::path& file;
+    bool published = false;
+    ~RemoveUnlessPublished() {
+      std::error_code ec;
+      if (!published) std::filesystem::remove(file, ec);
+    }
+  } cleanup{tmp};
+  write(tmp);
+  engine::publish_file(tmp, path);
+  cleanup.published = true;
+}
+
 std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -385,18 +401,8 @@ double represented_customers(const srp1::Population& population) {
 
 void write_results(const std::filesystem::path& path, const Experiment& e, const Ensemble& ens,
                    const RunFacts& facts, const std::vector<std::uint64_t>& points, bool complete) {
-  const auto partial = temporary_path(path);
-  // A failed write (disk full, I/O error) leaves nothing behind under either name.
-  struct RemoveUnlessPublished {
-    const std::filesystem::path& file;
-    bool published = false;
-    ~RemoveUnlessPublished() {
-      std::error_code ec;
-      if (!published) std::filesystem::remove(file, ec);
-    }
-  } cleanup{partial};
-  {
-    h5::File f = h5::File::create(partial);
+  write_then_publish(path, [&](const std::filesystem::path& tmp) {
+    h5::File f = h5::File::create(tmp);
     const auto params = srp1::scenario_parameters(e.scenario, false);
     std::vector<std::string> parameter_paths;
     for (const auto& ref : params) parameter_paths.push_back(ref.path);
@@ -414,9 +420,7 @@ void write_results(const std::filesystem::path& path, const Experiment& e, const
     write_parameter_values(f, d, e, points, params, with_coordinates);
     write_provenance(f, e, facts, points, complete);
     f.close();
-  }
-  engine::publish_file(partial, path);
-  cleanup.published = true;
+  });
 }
 
 }  // namespace loyalsim::app

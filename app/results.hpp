@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 
 #include "app/ensemble.hpp"
@@ -33,6 +34,11 @@ struct RunFacts {
 std::filesystem::path partial_path(const std::filesystem::path& results);
 // The name a file is written under before it is published: NAME.tmp.
 std::filesystem::path temporary_path(const std::filesystem::path& target);
+// `write(tmp)` fills temporary_path(path); when it returns, the file is
+// published under `path` (engine::publish_file). If it throws, or the
+// publishing fails (disk full, I/O error), nothing is left under either name.
+void write_then_publish(const std::filesystem::path& path,
+                        const std::function<void(const std::filesystem::path& tmp)>& write);
 
 // Writes the given points of the ensemble (ascending; all of them for a
 // finished run, `complete`) to temporary_path(path), then renames it to `path`.
